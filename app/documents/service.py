@@ -1,0 +1,63 @@
+"""Queries for source documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col, select
+
+from app.api import PageParams
+from app.listing import SortSpec, fetch_page, get_or_404, search_condition
+from app.models import Document
+
+SORT = SortSpec(
+    "documents",
+    {
+        "id": col(Document.id),
+        "title": col(Document.title),
+        "language": col(Document.language),
+        "published_on": col(Document.published_on),
+    },
+    default="id",
+)
+
+
+@dataclass(frozen=True)
+class DocumentFilters:
+    q: str | None = None
+    language: str | None = None
+
+
+def document_public(row: Document) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "title": row.title,
+        "publisher": row.publisher,
+        "language": row.language,
+        "url": row.url,
+        "published_on": row.published_on,
+        "sha256": row.sha256,
+        "note": row.note,
+    }
+
+
+def list_documents(
+    *, session: Session, filters: DocumentFilters, page: PageParams
+) -> tuple[list[dict[str, Any]], str | None]:
+    # Lists leave the (large) texts unread: only single documents serve them.
+    statement = select(Document).options(defer(Document.text), defer(Document.original_text))  # type: ignore[arg-type]
+    if filters.q is not None:
+        statement = statement.where(search_condition(col(Document.search_text), filters.q))
+    if filters.language is not None:
+        statement = statement.where(Document.language == filters.language)
+    rows, next_cursor = fetch_page(
+        session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
+    )
+    return [document_public(r) for r in rows], next_cursor
+
+
+def get_document(*, session: Session, document_id: str) -> dict[str, Any]:
+    row = get_or_404(session, Document, "document", document_id)
+    return {**document_public(row), "text": row.text, "original_text": row.original_text}

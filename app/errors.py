@@ -1,0 +1,131 @@
+"""Domain errors as types, rendered once as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.jsonutil import dumps
+
+log = logging.getLogger("aifacts.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    status: int = 500
+    title: str | None = None
+
+    def __init__(self, detail: str, *, errors: Sequence[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors) if errors else None
+
+
+class NotFound(AppError):
+    status = 404
+
+    def __init__(self, resource: str, resource_id: str) -> None:
+        super().__init__(f"No {resource} has id {resource_id!r}.")
+
+
+class InvalidParameter(AppError):
+    status = 422
+
+    def __init__(self, name: str, msg: str, *, location: str = "query") -> None:
+        super().__init__(
+            f"Invalid {location} parameter {name!r}: {msg}",
+            errors=[{"loc": [location, name], "msg": msg}],
+        )
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+
+
+def problem(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: Sequence[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = list(errors)
+    return Response(
+        dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
+    )
+
+
+def _loc(loc: Sequence[Any]) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in loc]
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return problem(request, exc.status, exc.detail, title=exc.title, errors=exc.errors)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": _loc(err["loc"]), "msg": str(err["msg"])} for err in exc.errors()]
+    names = []
+    for err in errors:
+        loc = err["loc"]
+        assert isinstance(loc, list)
+        where = str(loc[0]) if loc else "request"
+        name = ".".join(str(p) for p in loc[1:]) or where
+        names.append(f"{where} parameter {name!r}: {err['msg']}")
+    return problem(request, 422, "Invalid " + "; ".join(names), errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No resource at {request.url.path}."
+    return problem(request, exc.status_code, detail, headers=exc.headers)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    return problem(
+        request,
+        503,
+        "The database is not answering; try again shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Logged with its traceback for operators; the client sees no internals.
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(request, 500, "An unexpected error occurred.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)

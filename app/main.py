@@ -1,0 +1,93 @@
+"""Application factory: routers, error handlers, and the engine's lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app import __version__
+from app.ai_models.router import router as models_router
+from app.api import Problem
+from app.chip_support.router import router as chip_support_router
+from app.chips.router import router as chips_router
+from app.config import Settings, get_settings
+from app.db import make_engine
+from app.documents.router import router as documents_router
+from app.errors import install_error_handlers, problem
+from app.investments.router import router as investments_router
+from app.jsonutil import JSONResponse
+from app.organizations.router import router as organizations_router
+
+DESCRIPTION = """
+Facts about the AI landscape — models, organizations, investments, and which chips support
+which models — where every value is traced to a verbatim quote in a source document.
+
+Every fact carries `citations`: `quote == document.text[start:end]`, so a client can check each
+quote against `GET /v1/documents/{id}`. Lists page with `limit` and an opaque `cursor`; errors
+are `application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings)
+        try:
+            yield
+        finally:
+            app.state.engine.dispose()
+
+    app = FastAPIOffline(
+        title="aifacts",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+        favicon_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (
+        organizations_router,
+        models_router,
+        chips_router,
+        chip_support_router,
+        investments_router,
+        documents_router,
+    ):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """200 while the process is up."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        responses={
+            503: {
+                "description": "The database is not answering.",
+                "model": Problem,
+                "content": {"application/problem+json": {}},
+            }
+        },
+    )
+    def readyz(request: Request) -> Any:
+        """200 when the database answers, 503 when it does not."""
+        try:
+            with request.app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return problem(request, 503, "The database is not answering.")
+        return {"status": "ready"}
+
+    return app

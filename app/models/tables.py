@@ -1,0 +1,164 @@
+"""Table classes only. Every schema change goes through an Alembic migration."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Text
+from sqlmodel import Field, SQLModel
+
+from app.models.base import metadata
+
+__all__ = [
+    "AIModel",
+    "Chip",
+    "ChipSupport",
+    "Citation",
+    "Document",
+    "Investment",
+    "InvestmentParticipant",
+    "Organization",
+    "metadata",
+]
+
+
+def _fk(target: str, *, nullable: bool = True, ondelete: str = "RESTRICT") -> Column[str]:
+    return Column(ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True)
+
+
+class Document(SQLModel, table=True):
+    __tablename__ = "documents"
+
+    id: str = Field(primary_key=True, max_length=100)
+    title: str
+    publisher: str | None = None
+    language: str = Field(max_length=8, index=True)
+    url: str | None = None
+    published_on: dt.date | None = None
+    sha256: str = Field(max_length=64, unique=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    # The text as received when repair changed it (mojibake), else null.
+    original_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    note: str | None = None
+    search_text: str = ""
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(index=True)
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    kind: str = Field(max_length=32, index=True)
+    country: str | None = Field(default=None, max_length=2, index=True)
+    city: str | None = None
+    parent_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
+    description: str | None = None
+    disputed: bool = False
+    search_text: str = ""
+
+
+class AIModel(SQLModel, table=True):
+    __tablename__ = "ai_models"
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(index=True)
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    developer_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
+    parameters: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    active_parameters: int | None = Field(default=None, sa_column=Column(BigInteger))
+    open_weights: bool | None = Field(default=None, index=True)
+    reasoning: bool | None = Field(default=None, index=True)
+    release_date: dt.date | None = Field(default=None, index=True)
+    release_date_precision: str | None = Field(default=None, max_length=8)
+    license: str | None = None
+    description: str | None = None
+    disputed: bool = False
+    search_text: str = ""
+
+
+class Chip(SQLModel, table=True):
+    __tablename__ = "chips"
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(index=True)
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    vendor_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
+    description: str | None = None
+    disputed: bool = False
+    search_text: str = ""
+
+
+class ChipSupport(SQLModel, table=True):
+    __tablename__ = "chip_support"
+
+    id: str = Field(primary_key=True, max_length=100)
+    model_id: str = Field(sa_column=_fk("ai_models.id", nullable=False))
+    chip_id: str | None = Field(default=None, sa_column=_fk("chips.id"))
+    vendor_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
+    relation: str = Field(max_length=32, index=True)
+    announced_on: dt.date | None = Field(default=None, index=True)
+    announced_on_precision: str | None = Field(default=None, max_length=8)
+    description: str | None = None
+    disputed: bool = False
+
+
+class Investment(SQLModel, table=True):
+    __tablename__ = "investments"
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(index=True)
+    kind: str = Field(max_length=32, index=True)
+    recipient_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
+    amount_usd_min: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    amount_usd_max: int | None = Field(default=None, sa_column=Column(BigInteger))
+    amount_text: str | None = None
+    amount_approximate: bool = False
+    announced_on: dt.date | None = Field(default=None, index=True)
+    announced_on_precision: str | None = Field(default=None, max_length=8)
+    period: str | None = None
+    purpose: str | None = None
+    status: str = Field(max_length=32, index=True)
+    description: str | None = None
+    disputed: bool = False
+    search_text: str = ""
+
+
+class InvestmentParticipant(SQLModel, table=True):
+    __tablename__ = "investment_participants"
+
+    investment_id: str = Field(
+        sa_column=Column(
+            ForeignKey("investments.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    organization_id: str = Field(
+        sa_column=Column(
+            ForeignKey("organizations.id", ondelete="RESTRICT"),
+            primary_key=True,
+            nullable=False,
+            index=True,
+        )
+    )
+    role: str = Field(max_length=16)
+    position: int = 0
+
+
+class Citation(SQLModel, table=True):
+    """A verbatim quote supporting (or disputing) one fact or one of its fields."""
+
+    __tablename__ = "citations"
+    __table_args__ = (Index("ix_citations_entity", "entity_type", "entity_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_type: str = Field(max_length=32)
+    entity_id: str = Field(max_length=100)
+    position: int = 0
+    document_id: str = Field(sa_column=_fk("documents.id", nullable=False))
+    quote: str = Field(sa_column=Column(Text, nullable=False))
+    start: int
+    end: int
+    field: str | None = Field(default=None, max_length=64)
+    stance: str = Field(default="support", max_length=16)
+    attributed_to: str | None = None
+    note: str | None = None
