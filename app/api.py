@@ -1,15 +1,16 @@
 """HTTP helpers every collection router shares: page parameters, envelopes, Link headers."""
 
-from __future__ import annotations
-
+import datetime as dt
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import Path, Query, Request
+from pydantic import BaseModel, BeforeValidator, Field
 
 from app.jsonutil import JSONResponse
-from app.listing import DEFAULT_LIMIT, MAX_LIMIT
+from app.listing import DEFAULT_LIMIT, MAX_LIMIT, SortSpec
 
 ItemT = TypeVar("ItemT")
 
@@ -50,26 +51,37 @@ class PageParams:
     sort: str | None
 
 
-def _page_params(
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (1–{MAX_LIMIT}).")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=2000, description="Opaque: the `next_cursor` of the previous page."),
-    ] = None,
-    sort: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description="Comma-separated fields, `-` for descending; ties are broken by `id`.",
-        ),
-    ] = None,
-) -> PageParams:
-    return PageParams(limit=limit, cursor=cursor, sort=sort)
+def page_params(spec: SortSpec) -> Callable[..., PageParams]:
+    """The `limit`, `cursor` and `sort` parameters of one collection (sort fields checked)."""
 
+    def dependency(
+        limit: Annotated[
+            int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (1–{MAX_LIMIT}).")
+        ] = DEFAULT_LIMIT,
+        cursor: Annotated[
+            str | None,
+            Query(
+                max_length=2000,
+                description="Opaque: the `next_cursor` of the previous page (same `sort`).",
+            ),
+        ] = None,
+        sort: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                pattern=spec.pattern,
+                description=(
+                    "Comma-separated fields, `-` for descending; ties are broken by `id`."
+                    f" Fields: {spec.allowed}. Default: {spec.default}."
+                ),
+                examples=[spec.default],
+            ),
+        ] = None,
+    ) -> PageParams:
+        return PageParams(limit=limit, cursor=cursor, sort=sort)
 
-PageDep = Annotated[PageParams, Depends(_page_params)]
+    return dependency
+
 
 IncludeCitations = Annotated[
     str | None,
@@ -88,7 +100,22 @@ SearchQuery = Annotated[
     ),
 ]
 
-ItemId = Annotated[str, Path(description="The item's slug id.", max_length=200)]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic's lax mode reads 0 or "1700000000" as a date; a query takes YYYY-MM-DD only.
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+DateQuery = Annotated[
+    Annotated[dt.date, BeforeValidator(_iso_date_only)] | None,
+    Query(description="A date, YYYY-MM-DD."),
+]
+
+ItemId = Annotated[str, Path(description="The item's slug id.")]
 RefFilter = Annotated[
     str | None,
     Query(pattern=ID_PATTERN, description="An id (slug) of the referenced item."),

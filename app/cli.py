@@ -39,17 +39,15 @@ def _seed(seed_dir: Path, if_empty: bool) -> int:
                 return 0
             try:
                 data = read_seed(seed_dir)
-            except SeedError as exc:
-                console.print(f"[red]seed rejected, nothing written:[/red]\n{exc}", markup=False)
-                return 1
-            with Progress(console=console, transient=True) as progress:
-                task = progress.add_task("seeding", total=data.size)
-                try:
+                with Progress(console=console, transient=True) as progress:
+                    task = progress.add_task("seeding", total=data.size)
                     summary = load_seed(session, data, advance=lambda: progress.advance(task))
-                except SeedError as exc:
-                    session.rollback()
-                    console.print(f"[red]seed rejected, nothing written:[/red]\n{exc}")
-                    return 1
+            except SeedError as exc:
+                session.rollback()
+                console.print(
+                    f"seed rejected, nothing written:\n{exc}", markup=False, soft_wrap=True
+                )
+                return 1
             session.commit()
     finally:
         engine.dispose()

@@ -37,6 +37,12 @@ class SortSpec:
     def allowed(self) -> str:
         return ", ".join(sorted(self.fields))
 
+    @property
+    def pattern(self) -> str:
+        """The `sort` syntax as a regular expression, for the OpenAPI document."""
+        name = "(?:" + "|".join(sorted(self.fields)) + ")"
+        return rf"^\s*[-+]?{name}\s*(?:,\s*[-+]?{name}\s*)*$"
+
 
 @dataclass(frozen=True)
 class SortKey:
@@ -190,8 +196,8 @@ def search_condition(column: Any, q: str) -> ColumnElement[bool]:
     """Case-, accent- and punctuation-insensitive substring match on a folded column."""
     needle = fold(q)
     if not needle:
-        raise InvalidParameter("q", "must contain at least one letter or digit")
-    # fold() leaves only word characters and single spaces, so no LIKE wildcard survives.
+        # Nothing searchable ("!!!"): no name can match it.
+        return false()
     condition: ColumnElement[bool] = column.contains(needle, autoescape=True)
     return condition
 

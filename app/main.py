@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -90,4 +91,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return problem(request, 503, "The database is not answering.")
         return {"status": "ready"}
 
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with every error response declared as problem+json."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path_item in schema["paths"].values():
+        for operation in path_item.values():
+            for code, response in operation.get("responses", {}).items():
+                if code[0] in "45":
+                    response["content"] = {"application/problem+json": {"schema": problem_ref}}
+                if code == "422":
+                    response["description"] = "An invalid parameter, named in detail and errors."
+    components = schema["components"]["schemas"]
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = schema
+    return schema

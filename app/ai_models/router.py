@@ -1,35 +1,36 @@
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from app.ai_models.schemas import ModelPublic
-from app.ai_models.service import INCLUDES, ModelFilters, get_model, list_models
+from app.ai_models.service import INCLUDES, SORT, ModelFilters, get_model, list_models
 from app.api import (
     INVALID,
     NOT_FOUND,
+    DateQuery,
     IncludeCitations,
     ItemId,
     Page,
-    PageDep,
+    PageParams,
     RefFilter,
     SearchQuery,
     item_response,
     list_response,
+    page_params,
 )
-from app.chip_support.router import ChipSupportQuery
+from app.chip_support.router import ChipSupportPage, ChipSupportQuery
 from app.chip_support.schemas import ChipSupportPublic
 from app.chip_support.service import INCLUDES as CHIP_SUPPORT_INCLUDES
 from app.chip_support.service import list_chip_support
 from app.db import SessionDep
-from app.errors import InvalidParameter
 from app.listing import get_or_404, parse_include
 from app.models import AIModel
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
+ModelPage = Annotated[PageParams, Depends(page_params(SORT))]
 
 Count = Annotated[int | None, Query(ge=0, le=10**15)]
 
@@ -41,15 +42,9 @@ def _model_filters(
     reasoning: Annotated[bool | None, Query(description="Described as a reasoning model.")] = None,
     parameters_gte: Count = None,
     parameters_lte: Count = None,
-    release_date_from: Annotated[dt.date | None, Query(description="YYYY-MM-DD")] = None,
-    release_date_to: Annotated[dt.date | None, Query(description="YYYY-MM-DD")] = None,
+    release_date_from: DateQuery = None,
+    release_date_to: DateQuery = None,
 ) -> ModelFilters:
-    if (
-        parameters_gte is not None
-        and parameters_lte is not None
-        and parameters_gte > parameters_lte
-    ):
-        raise InvalidParameter("parameters_lte", "must not be below parameters_gte")
     return ModelFilters(
         q=q,
         developer_id=developer_id,
@@ -69,7 +64,7 @@ ModelQuery = Annotated[ModelFilters, Depends(_model_filters)]
 def models_list(
     request: Request,
     session: SessionDep,
-    page: PageDep,
+    page: ModelPage,
     query: ModelQuery,
     include: IncludeCitations = None,
 ) -> Any:
@@ -95,7 +90,7 @@ def model_chip_support(
     request: Request,
     session: SessionDep,
     id: ItemId,
-    page: PageDep,
+    page: ChipSupportPage,
     query: ChipSupportQuery,
     include: IncludeCitations = None,
 ) -> Any:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -8,17 +7,20 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.api import (
     INVALID,
     NOT_FOUND,
+    DateQuery,
     IncludeCitations,
     ItemId,
     Page,
-    PageDep,
+    PageParams,
     RefFilter,
     item_response,
     list_response,
+    page_params,
 )
 from app.chip_support.schemas import ChipSupportPublic, Relation
 from app.chip_support.service import (
     INCLUDES,
+    SORT,
     ChipSupportFilters,
     get_chip_support,
     list_chip_support,
@@ -27,6 +29,7 @@ from app.db import SessionDep
 from app.listing import parse_include
 
 router = APIRouter(prefix="/v1/chip-support", tags=["chip-support"])
+ChipSupportPage = Annotated[PageParams, Depends(page_params(SORT))]
 
 
 def _chip_support_filters(
@@ -34,8 +37,8 @@ def _chip_support_filters(
     chip_id: RefFilter = None,
     vendor_id: RefFilter = None,
     relation: Annotated[Relation | None, Query()] = None,
-    announced_from: Annotated[dt.date | None, Query(description="YYYY-MM-DD")] = None,
-    announced_to: Annotated[dt.date | None, Query(description="YYYY-MM-DD")] = None,
+    announced_from: DateQuery = None,
+    announced_to: DateQuery = None,
 ) -> ChipSupportFilters:
     return ChipSupportFilters(
         model_id=model_id,
@@ -54,7 +57,7 @@ ChipSupportQuery = Annotated[ChipSupportFilters, Depends(_chip_support_filters)]
 def chip_support_list(
     request: Request,
     session: SessionDep,
-    page: PageDep,
+    page: ChipSupportPage,
     query: ChipSupportQuery,
     include: IncludeCitations = None,
 ) -> Any:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from app.api import (
     INVALID,
@@ -10,25 +10,27 @@ from app.api import (
     IncludeCitations,
     ItemId,
     Page,
-    PageDep,
+    PageParams,
     RefFilter,
     SearchQuery,
     item_response,
     list_response,
+    page_params,
 )
 from app.chips.schemas import ChipPublic
-from app.chips.service import INCLUDES, ChipFilters, get_chip, list_chips
+from app.chips.service import INCLUDES, SORT, ChipFilters, get_chip, list_chips
 from app.db import SessionDep
 from app.listing import parse_include
 
 router = APIRouter(prefix="/v1/chips", tags=["chips"])
+ChipPage = Annotated[PageParams, Depends(page_params(SORT))]
 
 
 @router.get("", response_model=Page[ChipPublic], responses=INVALID)
 def chips_list(
     request: Request,
     session: SessionDep,
-    page: PageDep,
+    page: ChipPage,
     q: SearchQuery = None,
     vendor_id: RefFilter = None,
     include: IncludeCitations = None,

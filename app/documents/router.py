@@ -2,21 +2,31 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from app.api import INVALID, NOT_FOUND, ItemId, Page, PageDep, item_response, list_response
+from app.api import (
+    INVALID,
+    NOT_FOUND,
+    ItemId,
+    Page,
+    PageParams,
+    item_response,
+    list_response,
+    page_params,
+)
 from app.db import SessionDep
 from app.documents.schemas import DocumentDetail, DocumentPublic
-from app.documents.service import DocumentFilters, get_document, list_documents
+from app.documents.service import SORT, DocumentFilters, get_document, list_documents
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
+DocumentPage = Annotated[PageParams, Depends(page_params(SORT))]
 
 
 @router.get("", response_model=Page[DocumentPublic], responses=INVALID)
 def documents_list(
     request: Request,
     session: SessionDep,
-    page: PageDep,
+    page: DocumentPage,
     q: Annotated[
         str | None,
         Query(max_length=200, description="Case- and accent-insensitive match on the title."),

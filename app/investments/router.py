@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -8,20 +7,22 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.api import (
     INVALID,
     NOT_FOUND,
+    DateQuery,
     IncludeCitations,
     ItemId,
     Page,
-    PageDep,
+    PageParams,
     RefFilter,
     SearchQuery,
     item_response,
     list_response,
+    page_params,
 )
 from app.db import SessionDep
-from app.errors import InvalidParameter
 from app.investments.schemas import InvestmentKind, InvestmentPublic, InvestmentStatus
 from app.investments.service import (
     INCLUDES,
+    SORT,
     InvestmentFilters,
     get_investment,
     list_investments,
@@ -29,9 +30,10 @@ from app.investments.service import (
 from app.listing import parse_include
 
 router = APIRouter(prefix="/v1/investments", tags=["investments"])
+InvestmentPage = Annotated[PageParams, Depends(page_params(SORT))]
 
 Usd = Annotated[int | None, Query(ge=0, le=10**15, description="US dollars.")]
-Day = Annotated[dt.date | None, Query(description="YYYY-MM-DD")]
+Day = DateQuery
 
 
 def _investment_filters(
@@ -42,11 +44,9 @@ def _investment_filters(
     recipient_id: RefFilter = None,
     amount_usd_gte: Usd = None,
     amount_usd_lte: Usd = None,
-    announced_from: Day = None,
-    announced_to: Day = None,
+    announced_from: DateQuery = None,
+    announced_to: DateQuery = None,
 ) -> InvestmentFilters:
-    if announced_from and announced_to and announced_from > announced_to:
-        raise InvalidParameter("announced_to", "must not be before announced_from")
     return InvestmentFilters(
         q=q,
         kind=kind.value if kind else None,
@@ -67,7 +67,7 @@ InvestmentQuery = Annotated[InvestmentFilters, Depends(_investment_filters)]
 def investments_list(
     request: Request,
     session: SessionDep,
-    page: PageDep,
+    page: InvestmentPage,
     query: InvestmentQuery,
     include: IncludeCitations = None,
 ) -> Any:

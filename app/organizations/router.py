@@ -3,9 +3,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from app.ai_models.router import ModelQuery
+from app.ai_models.router import ModelPage, ModelQuery
 from app.ai_models.schemas import ModelPublic
 from app.ai_models.service import INCLUDES as MODEL_INCLUDES
 from app.ai_models.service import list_models
@@ -15,14 +15,15 @@ from app.api import (
     IncludeCitations,
     ItemId,
     Page,
-    PageDep,
+    PageParams,
     RefFilter,
     SearchQuery,
     item_response,
     list_response,
+    page_params,
 )
 from app.db import SessionDep
-from app.investments.router import InvestmentQuery
+from app.investments.router import InvestmentPage, InvestmentQuery
 from app.investments.schemas import InvestmentPublic
 from app.investments.service import INCLUDES as INVESTMENT_INCLUDES
 from app.investments.service import list_investments
@@ -31,19 +32,21 @@ from app.models import Organization
 from app.organizations.schemas import OrganizationKind, OrganizationPublic
 from app.organizations.service import (
     INCLUDES,
+    SORT,
     OrganizationFilters,
     get_organization,
     list_organizations,
 )
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
+OrganizationPage = Annotated[PageParams, Depends(page_params(SORT))]
 
 
 @router.get("", response_model=Page[OrganizationPublic], responses=INVALID)
 def organizations_list(
     request: Request,
     session: SessionDep,
-    page: PageDep,
+    page: OrganizationPage,
     q: SearchQuery = None,
     kind: Annotated[OrganizationKind | None, Query()] = None,
     country: Annotated[
@@ -81,7 +84,7 @@ def organization_models(
     request: Request,
     session: SessionDep,
     id: ItemId,
-    page: PageDep,
+    page: ModelPage,
     query: ModelQuery,
     include: IncludeCitations = None,
 ) -> Any:
@@ -105,7 +108,7 @@ def organization_investments(
     request: Request,
     session: SessionDep,
     id: ItemId,
-    page: PageDep,
+    page: InvestmentPage,
     query: InvestmentQuery,
     include: IncludeCitations = None,
 ) -> Any:
