@@ -2,7 +2,7 @@
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -110,9 +110,11 @@ def _iso_date_only(value: object) -> object:
     return value
 
 
-DateQuery = Annotated[
-    Annotated[dt.date, BeforeValidator(_iso_date_only)] | None,
-    Query(description="A date, YYYY-MM-DD."),
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
+DateQuery = Annotated[IsoDate | None, Query(description="A date, YYYY-MM-DD.")]
+AsOfQuery = Annotated[
+    IsoDate | None,
+    Query(description="The facts known on this date: announced on or before it (YYYY-MM-DD)."),
 ]
 
 ItemId = Annotated[str, Path(description="The item's slug id.")]
@@ -132,3 +134,51 @@ def list_response(request: Request, data: list[dict[str, Any]], next_cursor: str
 
 def item_response(item: dict[str, Any]) -> Any:
     return JSONResponse(item)
+
+
+def _list_pattern(item: str) -> str:
+    return rf"^{item}(?:,{item})*$"
+
+
+_SLUG = r"[a-z0-9][a-z0-9-]{0,99}"
+IdList = Annotated[
+    str | None,
+    Query(
+        pattern=_list_pattern(_SLUG),
+        max_length=2000,
+        description="One id (slug), or several separated by commas (any of them).",
+    ),
+]
+CountryList = Annotated[
+    str | None,
+    Query(
+        pattern=_list_pattern("[A-Za-z]{2}"),
+        max_length=300,
+        description="ISO 3166-1 alpha-2 codes, comma-separated (any of them): `CN,AE`.",
+    ),
+]
+NullTest = Annotated[
+    bool | None,
+    Query(description="`true`: only items where the field is null; `false`: only where set."),
+]
+Disputed = Annotated[
+    bool | None,
+    Query(description="`true`: only items with a disputing citation; `false`: only without."),
+]
+
+
+def enum_query(values: Sequence[str], what: str) -> Any:
+    """A comma-separated list of allowed values, checked by its pattern."""
+    choice = "(?:" + "|".join(values) + ")"
+    return Query(
+        pattern=_list_pattern(choice),
+        max_length=500,
+        description=f"One {what} or several, comma-separated: {', '.join(values)}.",
+    )
+
+
+def split_values(raw: str | None, *, upper: bool = False) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    values = tuple(dict.fromkeys(v.upper() if upper else v for v in raw.split(",")))
+    return values

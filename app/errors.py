@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -84,9 +85,29 @@ async def _app_error(request: Request, exc: Exception) -> Response:
     return problem(request, exc.status, exc.detail, title=exc.title, errors=exc.errors)
 
 
+_CHOICES = re.compile(r"\(\?:([a-z0-9_|]+)\)")
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    """Pydantic's message, except that a failed pattern says what the pattern allows."""
+    pattern = (err.get("ctx") or {}).get("pattern")
+    if err.get("type") != "string_pattern_mismatch" or not isinstance(pattern, str):
+        return str(err["msg"])
+    choices = _CHOICES.search(pattern)
+    if choices:
+        names = ", ".join(choices.group(1).split("|"))
+        prefix = " (each may start with '-' for descending)" if "[-+]?" in pattern else ""
+        return f"expected a comma-separated list of: {names}{prefix}"
+    if "[a-z0-9]" in pattern:
+        return "expected ids (lowercase letters, digits and '-'), comma-separated"
+    if "[A-Za-z]{2}" in pattern:
+        return "expected two-letter codes, comma-separated (e.g. CN,AE)"
+    return str(err["msg"])
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": _loc(err["loc"]), "msg": str(err["msg"])} for err in exc.errors()]
+    errors = [{"loc": _loc(err["loc"]), "msg": _message(err)} for err in exc.errors()]
     names = []
     for err in errors:
         loc = err["loc"]

@@ -95,6 +95,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+_ITEM_SCHEMAS = (
+    "OrganizationPublic",
+    "ModelPublic",
+    "ChipPublic",
+    "ChipSupportPublic",
+    "InvestmentPublic",
+)
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, with every error response declared as problem+json."""
     if app.openapi_schema:
@@ -111,6 +120,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 if code == "422":
                     response["description"] = "An invalid parameter, named in detail and errors."
     components = schema["components"]["schemas"]
+    # `fields=` may leave out any field but `id`, so only `id` is promised on items.
+    for name in _ITEM_SCHEMAS:
+        components[name]["required"] = ["id"]
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     app.openapi_schema = schema

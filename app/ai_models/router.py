@@ -6,85 +6,117 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from app.ai_models.schemas import ModelPublic
-from app.ai_models.service import INCLUDES, SORT, ModelFilters, get_model, list_models
+from app.ai_models.service import FIELDS, INCLUDES, SORT, ModelFilters, get_model, list_models
 from app.api import (
     INVALID,
     NOT_FOUND,
+    CountryList,
     DateQuery,
-    IncludeCitations,
+    Disputed,
+    IdList,
     ItemId,
+    NullTest,
     Page,
     PageParams,
-    RefFilter,
     SearchQuery,
     item_response,
-    list_response,
     page_params,
+    split_values,
 )
-from app.chip_support.router import ChipSupportPage, ChipSupportQuery
+from app.chip_support.router import ChipSupportPage, ChipSupportQuery, ChipSupportView
 from app.chip_support.schemas import ChipSupportPublic
-from app.chip_support.service import INCLUDES as CHIP_SUPPORT_INCLUDES
 from app.chip_support.service import list_chip_support
 from app.db import SessionDep
-from app.listing import get_or_404, parse_include
+from app.listing import get_or_404
 from app.models import AIModel
+from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 ModelPage = Annotated[PageParams, Depends(page_params(SORT))]
+ModelView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 
 Count = Annotated[int | None, Query(ge=0, le=10**15)]
 
 
 def _model_filters(
     q: SearchQuery = None,
-    developer_id: RefFilter = None,
+    developer_id: IdList = None,
+    developer_country: CountryList = None,
     open_weights: Annotated[bool | None, Query(description="Weights published.")] = None,
     reasoning: Annotated[bool | None, Query(description="Described as a reasoning model.")] = None,
     parameters_gte: Count = None,
     parameters_lte: Count = None,
+    active_parameters_gte: Count = None,
+    active_parameters_lte: Count = None,
     release_date_from: DateQuery = None,
     release_date_to: DateQuery = None,
+    parameters_null: NullTest = None,
+    active_parameters_null: NullTest = None,
+    developer_id_null: NullTest = None,
+    release_date_null: NullTest = None,
+    open_weights_null: NullTest = None,
+    reasoning_null: NullTest = None,
+    license_null: NullTest = None,
+    disputed: Disputed = None,
 ) -> ModelFilters:
     return ModelFilters(
         q=q,
-        developer_id=developer_id,
+        developer_id=split_values(developer_id),
+        developer_country=split_values(developer_country, upper=True),
         open_weights=open_weights,
         reasoning=reasoning,
         parameters_gte=parameters_gte,
         parameters_lte=parameters_lte,
+        active_parameters_gte=active_parameters_gte,
+        active_parameters_lte=active_parameters_lte,
         release_date_from=release_date_from,
         release_date_to=release_date_to,
+        parameters_null=parameters_null,
+        active_parameters_null=active_parameters_null,
+        developer_id_null=developer_id_null,
+        release_date_null=release_date_null,
+        open_weights_null=open_weights_null,
+        reasoning_null=reasoning_null,
+        license_null=license_null,
+        disputed=disputed,
     )
 
 
 ModelQuery = Annotated[ModelFilters, Depends(_model_filters)]
 
 
-@router.get("", response_model=Page[ModelPublic], responses=INVALID)
+@router.get("", response_model=Page[ModelPublic], responses=LIST_RESPONSES)
 def models_list(
     request: Request,
     session: SessionDep,
     page: ModelPage,
     query: ModelQuery,
-    include: IncludeCitations = None,
+    view: ModelView,
+    format: FormatQuery = None,
 ) -> Any:
     """AI models, with their size, openness and developer."""
-    data, next_cursor = list_models(
-        session=session, filters=query, page=page, include=parse_include(include, INCLUDES)
+    return respond_list(
+        request,
+        session,
+        page,
+        format,
+        "models",
+        lambda s, p: list_models(session=s, filters=query, page=p, view=view),
     )
-    return list_response(request, data, next_cursor)
 
 
-@router.get("/{id}", response_model=ModelPublic, responses=NOT_FOUND)
-def models_get(session: SessionDep, id: ItemId) -> Any:
+@router.get("/{id}", response_model=ModelPublic, responses={**NOT_FOUND, **INVALID})
+def models_get(session: SessionDep, id: ItemId, view: ModelView) -> Any:
     """One model with its citations."""
-    return item_response(get_model(session=session, model_id=id))
+    return item_response(get_model(session=session, model_id=id, view=view))
 
 
 @router.get(
     "/{id}/chip-support",
     response_model=Page[ChipSupportPublic],
-    responses={**NOT_FOUND, **INVALID},
+    responses={**NOT_FOUND, **LIST_RESPONSES},
 )
 def model_chip_support(
     request: Request,
@@ -92,14 +124,17 @@ def model_chip_support(
     id: ItemId,
     page: ChipSupportPage,
     query: ChipSupportQuery,
-    include: IncludeCitations = None,
+    view: ChipSupportView,
+    format: FormatQuery = None,
 ) -> Any:
     """The chips (or chip vendors) that run, trained or are compatible with a model."""
     get_or_404(session, AIModel, "model", id)
-    data, next_cursor = list_chip_support(
-        session=session,
-        filters=replace(query, model_id=id),
-        page=page,
-        include=parse_include(include, CHIP_SUPPORT_INCLUDES),
+    filters = replace(query, model_id=(id,))
+    return respond_list(
+        request,
+        session,
+        page,
+        format,
+        f"{id}-chip-support",
+        lambda s, p: list_chip_support(session=s, filters=filters, page=p, view=view),
     )
-    return list_response(request, data, next_cursor)

@@ -7,7 +7,9 @@ from typing import Self
 from pydantic import BaseModel, Field, model_validator
 
 from app.citations.schemas import CitationPublic
+from app.documents.schemas import DocumentPublic
 from app.facts_base import FactIn, Name, Slug, Text
+from app.organizations.schemas import OrganizationPublic
 
 
 class DatePrecision(StrEnum):
@@ -32,6 +34,12 @@ class ModelPublic(BaseModel):
     disputed: bool = Field(description="True when a citation disputes one of its values.")
     citations: list[CitationPublic] | None = Field(
         default=None, description="On single items always; on lists with include=citations."
+    )
+    documents: list[DocumentPublic] | None = Field(
+        default=None, description="The cited documents' metadata, with include=documents."
+    )
+    developer: OrganizationPublic | None = Field(
+        default=None, description="The developer, with include=developer."
     )
 
 

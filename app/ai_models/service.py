@@ -3,41 +3,72 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.api import PageParams
-from app.citations.service import attach_citations
+from app.filtering import where_equal, where_in, where_null, where_range
 from app.listing import SortSpec, fetch_page, get_or_404, search_condition
-from app.models import AIModel
+from app.models import AIModel, Organization
+from app.organizations.service import organizations_by_id
+from app.views import Embed, View, finish
 
 ENTITY = "model"
-INCLUDES = ("citations",)
+FIELDS = (
+    "id",
+    "name",
+    "aliases",
+    "developer_id",
+    "parameters",
+    "active_parameters",
+    "open_weights",
+    "reasoning",
+    "release_date",
+    "release_date_precision",
+    "license",
+    "description",
+    "disputed",
+)
 SORT = SortSpec(
     "models",
     {
         "id": col(AIModel.id),
         "name": col(AIModel.name),
         "parameters": col(AIModel.parameters),
+        "active_parameters": col(AIModel.active_parameters),
         "release_date": col(AIModel.release_date),
         "developer_id": col(AIModel.developer_id),
     },
     default="name",
 )
+EMBEDS = {"developer": Embed("developer", "developer_id", organizations_by_id)}
+INCLUDES = ("citations", "documents", *EMBEDS)
 
 
 @dataclass(frozen=True)
 class ModelFilters:
     q: str | None = None
-    developer_id: str | None = None
+    developer_id: tuple[str, ...] | None = None
+    developer_country: tuple[str, ...] | None = None
     open_weights: bool | None = None
     reasoning: bool | None = None
     parameters_gte: int | None = None
     parameters_lte: int | None = None
+    active_parameters_gte: int | None = None
+    active_parameters_lte: int | None = None
     release_date_from: dt.date | None = None
     release_date_to: dt.date | None = None
+    parameters_null: bool | None = None
+    active_parameters_null: bool | None = None
+    developer_id_null: bool | None = None
+    release_date_null: bool | None = None
+    open_weights_null: bool | None = None
+    reasoning_null: bool | None = None
+    license_null: bool | None = None
+    disputed: bool | None = None
 
 
 def model_public(row: AIModel) -> dict[str, Any]:
@@ -58,41 +89,57 @@ def model_public(row: AIModel) -> dict[str, Any]:
     }
 
 
+def models_by_id(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = session.exec(select(AIModel).where(col(AIModel.id).in_(ids)))
+    return {row.id: model_public(row) for row in rows}
+
+
 def list_models(
     *,
     session: Session,
     filters: ModelFilters,
     page: PageParams,
-    include: frozenset[str] = frozenset(),
+    view: View = View(),
 ) -> tuple[list[dict[str, Any]], str | None]:
+    f = filters
     statement = select(AIModel)
-    if filters.q is not None:
-        statement = statement.where(search_condition(col(AIModel.search_text), filters.q))
-    if filters.developer_id is not None:
-        statement = statement.where(AIModel.developer_id == filters.developer_id)
-    if filters.open_weights is not None:
-        statement = statement.where(AIModel.open_weights == filters.open_weights)
-    if filters.reasoning is not None:
-        statement = statement.where(AIModel.reasoning == filters.reasoning)
-    if filters.parameters_gte is not None:
-        statement = statement.where(col(AIModel.parameters) >= filters.parameters_gte)
-    if filters.parameters_lte is not None:
-        statement = statement.where(col(AIModel.parameters) <= filters.parameters_lte)
-    if filters.release_date_from is not None:
-        statement = statement.where(col(AIModel.release_date) >= filters.release_date_from)
-    if filters.release_date_to is not None:
-        statement = statement.where(col(AIModel.release_date) <= filters.release_date_to)
+    if f.q is not None:
+        statement = statement.where(search_condition(col(AIModel.search_text), f.q))
+    statement = where_in(statement, col(AIModel.developer_id), f.developer_id)
+    if f.developer_country is not None:
+        developers = select(Organization.id).where(
+            col(Organization.country).in_(f.developer_country)
+        )
+        statement = statement.where(col(AIModel.developer_id).in_(developers))
+    statement = where_equal(statement, col(AIModel.open_weights), f.open_weights)
+    statement = where_equal(statement, col(AIModel.reasoning), f.reasoning)
+    statement = where_range(statement, col(AIModel.parameters), f.parameters_gte, f.parameters_lte)
+    statement = where_range(
+        statement, col(AIModel.active_parameters), f.active_parameters_gte, f.active_parameters_lte
+    )
+    statement = where_range(
+        statement, col(AIModel.release_date), f.release_date_from, f.release_date_to
+    )
+    statement = where_null(statement, col(AIModel.parameters), f.parameters_null)
+    statement = where_null(statement, col(AIModel.active_parameters), f.active_parameters_null)
+    statement = where_null(statement, col(AIModel.developer_id), f.developer_id_null)
+    statement = where_null(statement, col(AIModel.release_date), f.release_date_null)
+    statement = where_null(statement, col(AIModel.open_weights), f.open_weights_null)
+    statement = where_null(statement, col(AIModel.reasoning), f.reasoning_null)
+    statement = where_null(statement, col(AIModel.license), f.license_null)
+    statement = where_equal(statement, col(AIModel.disputed), f.disputed)
     rows, next_cursor = fetch_page(
         session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )
     items = [model_public(r) for r in rows]
-    if "citations" in include:
-        attach_citations(session, ENTITY, items)
-    return items, next_cursor
+    return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 
 
-def get_model(*, session: Session, model_id: str) -> dict[str, Any]:
+def get_model(*, session: Session, model_id: str, view: View = View()) -> dict[str, Any]:
     row = get_or_404(session, AIModel, ENTITY, model_id)
-    item = model_public(row)
-    attach_citations(session, ENTITY, [item])
-    return item
+    items = finish(
+        session, [model_public(row)], entity=ENTITY, view=view, embeds=EMBEDS, always_cite=True
+    )
+    return items[0]

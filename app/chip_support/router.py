@@ -2,23 +2,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from app.api import (
     INVALID,
     NOT_FOUND,
+    AsOfQuery,
     DateQuery,
-    IncludeCitations,
+    Disputed,
+    IdList,
     ItemId,
+    NullTest,
     Page,
     PageParams,
-    RefFilter,
+    enum_query,
     item_response,
-    list_response,
     page_params,
+    split_values,
 )
 from app.chip_support.schemas import ChipSupportPublic, Relation
 from app.chip_support.service import (
+    FIELDS,
     INCLUDES,
     SORT,
     ChipSupportFilters,
@@ -26,49 +30,68 @@ from app.chip_support.service import (
     list_chip_support,
 )
 from app.db import SessionDep
-from app.listing import parse_include
+from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/chip-support", tags=["chip-support"])
 ChipSupportPage = Annotated[PageParams, Depends(page_params(SORT))]
+ChipSupportView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
+RelationList = Annotated[str | None, enum_query([r.value for r in Relation], "relation")]
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 
 
 def _chip_support_filters(
-    model_id: RefFilter = None,
-    chip_id: RefFilter = None,
-    vendor_id: RefFilter = None,
-    relation: Annotated[Relation | None, Query()] = None,
+    model_id: IdList = None,
+    chip_id: IdList = None,
+    vendor_id: IdList = None,
+    relation: RelationList = None,
     announced_from: DateQuery = None,
     announced_to: DateQuery = None,
+    as_of: AsOfQuery = None,
+    chip_id_null: NullTest = None,
+    vendor_id_null: NullTest = None,
+    announced_on_null: NullTest = None,
+    disputed: Disputed = None,
 ) -> ChipSupportFilters:
     return ChipSupportFilters(
-        model_id=model_id,
-        chip_id=chip_id,
-        vendor_id=vendor_id,
-        relation=relation.value if relation else None,
+        model_id=split_values(model_id),
+        chip_id=split_values(chip_id),
+        vendor_id=split_values(vendor_id),
+        relation=split_values(relation),
         announced_from=announced_from,
         announced_to=announced_to,
+        as_of=as_of,
+        chip_id_null=chip_id_null,
+        vendor_id_null=vendor_id_null,
+        announced_on_null=announced_on_null,
+        disputed=disputed,
     )
 
 
 ChipSupportQuery = Annotated[ChipSupportFilters, Depends(_chip_support_filters)]
 
 
-@router.get("", response_model=Page[ChipSupportPublic], responses=INVALID)
+@router.get("", response_model=Page[ChipSupportPublic], responses=LIST_RESPONSES)
 def chip_support_list(
     request: Request,
     session: SessionDep,
     page: ChipSupportPage,
     query: ChipSupportQuery,
-    include: IncludeCitations = None,
+    view: ChipSupportView,
+    format: FormatQuery = None,
 ) -> Any:
     """Which chips (or chip vendors) run, trained, or are compatible with which models."""
-    data, next_cursor = list_chip_support(
-        session=session, filters=query, page=page, include=parse_include(include, INCLUDES)
+    return respond_list(
+        request,
+        session,
+        page,
+        format,
+        "chip-support",
+        lambda s, p: list_chip_support(session=s, filters=query, page=p, view=view),
     )
-    return list_response(request, data, next_cursor)
 
 
-@router.get("/{id}", response_model=ChipSupportPublic, responses=NOT_FOUND)
-def chip_support_get(session: SessionDep, id: ItemId) -> Any:
+@router.get("/{id}", response_model=ChipSupportPublic, responses={**NOT_FOUND, **INVALID})
+def chip_support_get(session: SessionDep, id: ItemId, view: ChipSupportView) -> Any:
     """One chip-support relation with its citations."""
-    return item_response(get_chip_support(session=session, chip_support_id=id))
+    return item_response(get_chip_support(session=session, chip_support_id=id, view=view))

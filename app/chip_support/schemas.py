@@ -6,9 +6,12 @@ from typing import Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.ai_models.schemas import DatePrecision
+from app.ai_models.schemas import DatePrecision, ModelPublic
+from app.chips.schemas import ChipPublic
 from app.citations.schemas import CitationPublic
+from app.documents.schemas import DocumentPublic
 from app.facts_base import FactIn, Slug, Text
+from app.organizations.schemas import OrganizationPublic
 
 
 class Relation(StrEnum):
@@ -33,6 +36,12 @@ class ChipSupportPublic(BaseModel):
     citations: list[CitationPublic] | None = Field(
         default=None, description="On single items always; on lists with include=citations."
     )
+    documents: list[DocumentPublic] | None = Field(
+        default=None, description="The cited documents' metadata, with include=documents."
+    )
+    model: ModelPublic | None = Field(default=None, description="With include=model.")
+    chip: ChipPublic | None = Field(default=None, description="With include=chip.")
+    vendor: OrganizationPublic | None = Field(default=None, description="With include=vendor.")
 
 
 class ChipSupportCreate(FactIn):

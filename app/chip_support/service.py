@@ -8,13 +8,27 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.ai_models.service import models_by_id
 from app.api import PageParams
-from app.citations.service import attach_citations
+from app.chips.service import chips_by_id
+from app.filtering import where_equal, where_in, where_null, where_range
 from app.listing import SortSpec, fetch_page, get_or_404
 from app.models import ChipSupport
+from app.organizations.service import organizations_by_id
+from app.views import Embed, View, finish
 
 ENTITY = "chip_support"
-INCLUDES = ("citations",)
+FIELDS = (
+    "id",
+    "model_id",
+    "chip_id",
+    "vendor_id",
+    "relation",
+    "announced_on",
+    "announced_on_precision",
+    "description",
+    "disputed",
+)
 SORT = SortSpec(
     "chip-support",
     {
@@ -27,16 +41,28 @@ SORT = SortSpec(
     },
     default="id",
 )
+EMBEDS = {
+    "model": Embed("model", "model_id", models_by_id),
+    "chip": Embed("chip", "chip_id", chips_by_id),
+    "vendor": Embed("vendor", "vendor_id", organizations_by_id),
+}
+INCLUDES = ("citations", "documents", *EMBEDS)
 
 
 @dataclass(frozen=True)
 class ChipSupportFilters:
-    model_id: str | None = None
-    chip_id: str | None = None
-    vendor_id: str | None = None
-    relation: str | None = None
+    model_id: tuple[str, ...] | None = None
+    chip_id: tuple[str, ...] | None = None
+    vendor_id: tuple[str, ...] | None = None
+    relation: tuple[str, ...] | None = None
     announced_from: dt.date | None = None
     announced_to: dt.date | None = None
+    # The relations known on a date: announced on or before it (undated ones excluded).
+    as_of: dt.date | None = None
+    chip_id_null: bool | None = None
+    vendor_id_null: bool | None = None
+    announced_on_null: bool | None = None
+    disputed: bool | None = None
 
 
 def chip_support_public(row: ChipSupport) -> dict[str, Any]:
@@ -58,32 +84,39 @@ def list_chip_support(
     session: Session,
     filters: ChipSupportFilters,
     page: PageParams,
-    include: frozenset[str] = frozenset(),
+    view: View = View(),
 ) -> tuple[list[dict[str, Any]], str | None]:
+    f = filters
     statement = select(ChipSupport)
-    if filters.model_id is not None:
-        statement = statement.where(ChipSupport.model_id == filters.model_id)
-    if filters.chip_id is not None:
-        statement = statement.where(ChipSupport.chip_id == filters.chip_id)
-    if filters.vendor_id is not None:
-        statement = statement.where(ChipSupport.vendor_id == filters.vendor_id)
-    if filters.relation is not None:
-        statement = statement.where(ChipSupport.relation == filters.relation)
-    if filters.announced_from is not None:
-        statement = statement.where(col(ChipSupport.announced_on) >= filters.announced_from)
-    if filters.announced_to is not None:
-        statement = statement.where(col(ChipSupport.announced_on) <= filters.announced_to)
+    statement = where_in(statement, col(ChipSupport.model_id), f.model_id)
+    statement = where_in(statement, col(ChipSupport.chip_id), f.chip_id)
+    statement = where_in(statement, col(ChipSupport.vendor_id), f.vendor_id)
+    statement = where_in(statement, col(ChipSupport.relation), f.relation)
+    statement = where_range(
+        statement, col(ChipSupport.announced_on), f.announced_from, f.announced_to
+    )
+    statement = where_range(statement, col(ChipSupport.announced_on), None, f.as_of)
+    statement = where_null(statement, col(ChipSupport.chip_id), f.chip_id_null)
+    statement = where_null(statement, col(ChipSupport.vendor_id), f.vendor_id_null)
+    statement = where_null(statement, col(ChipSupport.announced_on), f.announced_on_null)
+    statement = where_equal(statement, col(ChipSupport.disputed), f.disputed)
     rows, next_cursor = fetch_page(
         session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )
     items = [chip_support_public(r) for r in rows]
-    if "citations" in include:
-        attach_citations(session, ENTITY, items)
-    return items, next_cursor
+    return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 
 
-def get_chip_support(*, session: Session, chip_support_id: str) -> dict[str, Any]:
+def get_chip_support(
+    *, session: Session, chip_support_id: str, view: View = View()
+) -> dict[str, Any]:
     row = get_or_404(session, ChipSupport, "chip-support relation", chip_support_id)
-    item = chip_support_public(row)
-    attach_citations(session, ENTITY, [item])
-    return item
+    items = finish(
+        session,
+        [chip_support_public(row)],
+        entity=ENTITY,
+        view=view,
+        embeds=EMBEDS,
+        always_cite=True,
+    )
+    return items[0]

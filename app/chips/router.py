@@ -7,45 +7,64 @@ from fastapi import APIRouter, Depends, Request
 from app.api import (
     INVALID,
     NOT_FOUND,
-    IncludeCitations,
+    Disputed,
+    IdList,
     ItemId,
+    NullTest,
     Page,
     PageParams,
-    RefFilter,
     SearchQuery,
     item_response,
-    list_response,
     page_params,
+    split_values,
 )
 from app.chips.schemas import ChipPublic
-from app.chips.service import INCLUDES, SORT, ChipFilters, get_chip, list_chips
+from app.chips.service import FIELDS, INCLUDES, SORT, ChipFilters, get_chip, list_chips
 from app.db import SessionDep
-from app.listing import parse_include
+from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/chips", tags=["chips"])
 ChipPage = Annotated[PageParams, Depends(page_params(SORT))]
+ChipView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 
 
-@router.get("", response_model=Page[ChipPublic], responses=INVALID)
+def _chip_filters(
+    q: SearchQuery = None,
+    vendor_id: IdList = None,
+    vendor_id_null: NullTest = None,
+    disputed: Disputed = None,
+) -> ChipFilters:
+    return ChipFilters(
+        q=q, vendor_id=split_values(vendor_id), vendor_id_null=vendor_id_null, disputed=disputed
+    )
+
+
+ChipQuery = Annotated[ChipFilters, Depends(_chip_filters)]
+
+
+@router.get("", response_model=Page[ChipPublic], responses=LIST_RESPONSES)
 def chips_list(
     request: Request,
     session: SessionDep,
     page: ChipPage,
-    q: SearchQuery = None,
-    vendor_id: RefFilter = None,
-    include: IncludeCitations = None,
+    query: ChipQuery,
+    view: ChipView,
+    format: FormatQuery = None,
 ) -> Any:
     """AI chips and their vendors."""
-    data, next_cursor = list_chips(
-        session=session,
-        filters=ChipFilters(q=q, vendor_id=vendor_id),
-        page=page,
-        include=parse_include(include, INCLUDES),
+    return respond_list(
+        request,
+        session,
+        page,
+        format,
+        "chips",
+        lambda s, p: list_chips(session=s, filters=query, page=p, view=view),
     )
-    return list_response(request, data, next_cursor)
 
 
-@router.get("/{id}", response_model=ChipPublic, responses=NOT_FOUND)
-def chips_get(session: SessionDep, id: ItemId) -> Any:
+@router.get("/{id}", response_model=ChipPublic, responses={**NOT_FOUND, **INVALID})
+def chips_get(session: SessionDep, id: ItemId, view: ChipView) -> Any:
     """One chip with its citations."""
-    return item_response(get_chip(session=session, chip_id=id))
+    return item_response(get_chip(session=session, chip_id=id, view=view))

@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.api import PageParams
-from app.citations.service import attach_citations
+from app.filtering import where_equal, where_in, where_null
 from app.listing import SortSpec, fetch_page, get_or_404, search_condition
 from app.models import Chip
+from app.organizations.service import organizations_by_id
+from app.views import Embed, View, finish
 
 ENTITY = "chip"
-INCLUDES = ("citations",)
+FIELDS = ("id", "name", "aliases", "vendor_id", "description", "disputed")
 SORT = SortSpec(
     "chips",
     {"id": col(Chip.id), "name": col(Chip.name), "vendor_id": col(Chip.vendor_id)},
     default="name",
 )
+EMBEDS = {"vendor": Embed("vendor", "vendor_id", organizations_by_id)}
+INCLUDES = ("citations", "documents", *EMBEDS)
 
 
 @dataclass(frozen=True)
 class ChipFilters:
     q: str | None = None
-    vendor_id: str | None = None
+    vendor_id: tuple[str, ...] | None = None
+    vendor_id_null: bool | None = None
+    disputed: bool | None = None
 
 
 def chip_public(row: Chip) -> dict[str, Any]:
@@ -38,29 +45,36 @@ def chip_public(row: Chip) -> dict[str, Any]:
     }
 
 
+def chips_by_id(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = session.exec(select(Chip).where(col(Chip.id).in_(ids)))
+    return {row.id: chip_public(row) for row in rows}
+
+
 def list_chips(
     *,
     session: Session,
     filters: ChipFilters,
     page: PageParams,
-    include: frozenset[str] = frozenset(),
+    view: View = View(),
 ) -> tuple[list[dict[str, Any]], str | None]:
     statement = select(Chip)
     if filters.q is not None:
         statement = statement.where(search_condition(col(Chip.search_text), filters.q))
-    if filters.vendor_id is not None:
-        statement = statement.where(Chip.vendor_id == filters.vendor_id)
+    statement = where_in(statement, col(Chip.vendor_id), filters.vendor_id)
+    statement = where_null(statement, col(Chip.vendor_id), filters.vendor_id_null)
+    statement = where_equal(statement, col(Chip.disputed), filters.disputed)
     rows, next_cursor = fetch_page(
         session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )
     items = [chip_public(r) for r in rows]
-    if "citations" in include:
-        attach_citations(session, ENTITY, items)
-    return items, next_cursor
+    return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 
 
-def get_chip(*, session: Session, chip_id: str) -> dict[str, Any]:
+def get_chip(*, session: Session, chip_id: str, view: View = View()) -> dict[str, Any]:
     row = get_or_404(session, Chip, ENTITY, chip_id)
-    item = chip_public(row)
-    attach_citations(session, ENTITY, [item])
-    return item
+    items = finish(
+        session, [chip_public(row)], entity=ENTITY, view=view, embeds=EMBEDS, always_cite=True
+    )
+    return items[0]

@@ -7,22 +7,26 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.api import (
     INVALID,
     NOT_FOUND,
+    DateQuery,
     ItemId,
     Page,
     PageParams,
     item_response,
-    list_response,
     page_params,
+    split_values,
 )
 from app.db import SessionDep
 from app.documents.schemas import DocumentDetail, DocumentPublic
 from app.documents.service import SORT, DocumentFilters, get_document, list_documents
+from app.streaming import LIST_CONTENT, FormatQuery, respond_list
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 DocumentPage = Annotated[PageParams, Depends(page_params(SORT))]
 
 
-@router.get("", response_model=Page[DocumentPublic], responses=INVALID)
+@router.get(
+    "", response_model=Page[DocumentPublic], responses={**INVALID, 200: {"content": LIST_CONTENT}}
+)
 def documents_list(
     request: Request,
     session: SessionDep,
@@ -32,13 +36,31 @@ def documents_list(
         Query(max_length=200, description="Case- and accent-insensitive match on the title."),
     ] = None,
     language: Annotated[
-        str | None, Query(pattern=r"^[A-Za-z]{2}$", description="ISO 639-1, e.g. fr.")
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z]{2}(?:,[A-Za-z]{2})*$",
+            description="ISO 639-1 codes, comma-separated: `fr,it`.",
+        ),
     ] = None,
+    published_from: DateQuery = None,
+    published_to: DateQuery = None,
+    format: FormatQuery = None,
 ) -> Any:
     """The source documents every citation points into (without their text)."""
-    filters = DocumentFilters(q=q, language=language.lower() if language else None)
-    data, next_cursor = list_documents(session=session, filters=filters, page=page)
-    return list_response(request, data, next_cursor)
+    filters = DocumentFilters(
+        q=q,
+        language=split_values(language.lower()) if language else None,
+        published_from=published_from,
+        published_to=published_to,
+    )
+    return respond_list(
+        request,
+        session,
+        page,
+        format,
+        "documents",
+        lambda s, p: list_documents(session=s, filters=filters, page=p),
+    )
 
 
 @router.get("/{id}", response_model=DocumentDetail, responses=NOT_FOUND)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app.api import PageParams
+from app.filtering import where_in, where_range
 from app.listing import SortSpec, fetch_page, get_or_404, search_condition
 from app.models import Document
 
@@ -27,7 +29,9 @@ SORT = SortSpec(
 @dataclass(frozen=True)
 class DocumentFilters:
     q: str | None = None
-    language: str | None = None
+    language: tuple[str, ...] | None = None
+    published_from: dt.date | None = None
+    published_to: dt.date | None = None
 
 
 def document_public(row: Document) -> dict[str, Any]:
@@ -50,8 +54,10 @@ def list_documents(
     statement = select(Document).options(defer(Document.text), defer(Document.original_text))  # type: ignore[arg-type]
     if filters.q is not None:
         statement = statement.where(search_condition(col(Document.search_text), filters.q))
-    if filters.language is not None:
-        statement = statement.where(Document.language == filters.language)
+    statement = where_in(statement, col(Document.language), filters.language)
+    statement = where_range(
+        statement, col(Document.published_on), filters.published_from, filters.published_to
+    )
     rows, next_cursor = fetch_page(
         session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )

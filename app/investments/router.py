@@ -7,81 +7,107 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.api import (
     INVALID,
     NOT_FOUND,
+    AsOfQuery,
+    CountryList,
     DateQuery,
-    IncludeCitations,
+    Disputed,
+    IdList,
     ItemId,
+    NullTest,
     Page,
     PageParams,
-    RefFilter,
     SearchQuery,
+    enum_query,
     item_response,
-    list_response,
     page_params,
+    split_values,
 )
 from app.db import SessionDep
 from app.investments.schemas import InvestmentKind, InvestmentPublic, InvestmentStatus
 from app.investments.service import (
+    FIELDS,
     INCLUDES,
     SORT,
     InvestmentFilters,
     get_investment,
     list_investments,
 )
-from app.listing import parse_include
+from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/investments", tags=["investments"])
 InvestmentPage = Annotated[PageParams, Depends(page_params(SORT))]
+InvestmentView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
+KindList = Annotated[str | None, enum_query([k.value for k in InvestmentKind], "kind")]
+StatusList = Annotated[str | None, enum_query([s.value for s in InvestmentStatus], "status")]
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 
 Usd = Annotated[int | None, Query(ge=0, le=10**15, description="US dollars.")]
-Day = DateQuery
 
 
 def _investment_filters(
     q: SearchQuery = None,
-    kind: Annotated[InvestmentKind | None, Query()] = None,
-    status: Annotated[InvestmentStatus | None, Query()] = None,
-    investor_id: RefFilter = None,
-    recipient_id: RefFilter = None,
+    kind: KindList = None,
+    status: StatusList = None,
+    investor_id: IdList = None,
+    investor_country: CountryList = None,
+    recipient_id: IdList = None,
     amount_usd_gte: Usd = None,
     amount_usd_lte: Usd = None,
     announced_from: DateQuery = None,
     announced_to: DateQuery = None,
+    as_of: AsOfQuery = None,
+    amount_null: NullTest = None,
+    recipient_id_null: NullTest = None,
+    announced_on_null: NullTest = None,
+    disputed: Disputed = None,
 ) -> InvestmentFilters:
     return InvestmentFilters(
         q=q,
-        kind=kind.value if kind else None,
-        status=status.value if status else None,
-        investor_id=investor_id,
-        recipient_id=recipient_id,
+        kind=split_values(kind),
+        status=split_values(status),
+        investor_id=split_values(investor_id),
+        investor_country=split_values(investor_country, upper=True),
+        recipient_id=split_values(recipient_id),
         amount_usd_gte=amount_usd_gte,
         amount_usd_lte=amount_usd_lte,
         announced_from=announced_from,
         announced_to=announced_to,
+        as_of=as_of,
+        amount_null=amount_null,
+        recipient_id_null=recipient_id_null,
+        announced_on_null=announced_on_null,
+        disputed=disputed,
     )
 
 
 InvestmentQuery = Annotated[InvestmentFilters, Depends(_investment_filters)]
 
 
-@router.get("", response_model=Page[InvestmentPublic], responses=INVALID)
+@router.get("", response_model=Page[InvestmentPublic], responses=LIST_RESPONSES)
 def investments_list(
     request: Request,
     session: SessionDep,
     page: InvestmentPage,
     query: InvestmentQuery,
-    include: IncludeCitations = None,
+    view: InvestmentView,
+    format: FormatQuery = None,
 ) -> Any:
     """Money pledged, spent or estimated in AI, with its investors and recipient.
 
     `amount_usd_gte` / `amount_usd_lte` keep an investment whose range reaches the bound.
     """
-    data, next_cursor = list_investments(
-        session=session, filters=query, page=page, include=parse_include(include, INCLUDES)
+    return respond_list(
+        request,
+        session,
+        page,
+        format,
+        "investments",
+        lambda s, p: list_investments(session=s, filters=query, page=p, view=view),
     )
-    return list_response(request, data, next_cursor)
 
 
-@router.get("/{id}", response_model=InvestmentPublic, responses=NOT_FOUND)
-def investments_get(session: SessionDep, id: ItemId) -> Any:
+@router.get("/{id}", response_model=InvestmentPublic, responses={**NOT_FOUND, **INVALID})
+def investments_get(session: SessionDep, id: ItemId, view: InvestmentView) -> Any:
     """One investment with its citations."""
-    return item_response(get_investment(session=session, investment_id=id))
+    return item_response(get_investment(session=session, investment_id=id, view=view))

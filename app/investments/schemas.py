@@ -8,7 +8,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from app.ai_models.schemas import DatePrecision
 from app.citations.schemas import CitationPublic
+from app.documents.schemas import DocumentPublic
 from app.facts_base import FactIn, Name, Slug, Text
+from app.organizations.schemas import OrganizationPublic
 
 
 class InvestmentKind(StrEnum):
@@ -42,6 +44,9 @@ class InvestorRole(StrEnum):
 class Investor(BaseModel):
     organization_id: str = Field(examples=["softbank"])
     role: InvestorRole
+    organization: OrganizationPublic | None = Field(
+        default=None, description="The investor, with include=investors."
+    )
 
 
 class InvestmentPublic(BaseModel):
@@ -66,6 +71,12 @@ class InvestmentPublic(BaseModel):
     disputed: bool = Field(description="True when a citation disputes one of its values.")
     citations: list[CitationPublic] | None = Field(
         default=None, description="On single items always; on lists with include=citations."
+    )
+    documents: list[DocumentPublic] | None = Field(
+        default=None, description="The cited documents' metadata, with include=documents."
+    )
+    recipient: OrganizationPublic | None = Field(
+        default=None, description="The recipient, with include=recipient."
     )
 
 

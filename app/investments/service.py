@@ -11,12 +11,31 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from app.api import PageParams
-from app.citations.service import attach_citations
+from app.filtering import where_equal, where_in, where_null, where_range
 from app.listing import SortSpec, fetch_page, get_or_404, search_condition
-from app.models import Investment, InvestmentParticipant
+from app.models import Investment, InvestmentParticipant, Organization
+from app.organizations.service import organizations_by_id
+from app.views import Embed, View, finish
 
 ENTITY = "investment"
-INCLUDES = ("citations",)
+FIELDS = (
+    "id",
+    "name",
+    "kind",
+    "investors",
+    "recipient_id",
+    "amount_usd_min",
+    "amount_usd_max",
+    "amount_text",
+    "amount_approximate",
+    "announced_on",
+    "announced_on_precision",
+    "period",
+    "purpose",
+    "status",
+    "description",
+    "disputed",
+)
 SORT = SortSpec(
     "investments",
     {
@@ -28,25 +47,34 @@ SORT = SortSpec(
     },
     default="id",
 )
+EMBEDS = {"recipient": Embed("recipient", "recipient_id", organizations_by_id)}
+INCLUDES = ("citations", "documents", "investors", *EMBEDS)
 
 
 @dataclass(frozen=True)
 class InvestmentFilters:
     q: str | None = None
-    kind: str | None = None
-    status: str | None = None
-    investor_id: str | None = None
-    recipient_id: str | None = None
+    kind: tuple[str, ...] | None = None
+    status: tuple[str, ...] | None = None
+    investor_id: tuple[str, ...] | None = None
+    investor_country: tuple[str, ...] | None = None
+    recipient_id: tuple[str, ...] | None = None
     # Investments in which the organization takes part on either side.
     organization_id: str | None = None
     amount_usd_gte: int | None = None
     amount_usd_lte: int | None = None
     announced_from: dt.date | None = None
     announced_to: dt.date | None = None
+    # The investments known on a date: announced on or before it (undated ones excluded).
+    as_of: dt.date | None = None
+    amount_null: bool | None = None
+    recipient_id_null: bool | None = None
+    announced_on_null: bool | None = None
+    disputed: bool | None = None
 
 
-def _investors(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
-    found: dict[str, list[dict[str, str]]] = defaultdict(list)
+def _investors(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return found
     statement = (
@@ -59,7 +87,7 @@ def _investors(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str,
     return found
 
 
-def investment_public(row: Investment, investors: list[dict[str, str]]) -> dict[str, Any]:
+def investment_public(row: Investment, investors: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
@@ -80,12 +108,20 @@ def investment_public(row: Investment, investors: list[dict[str, str]]) -> dict[
     }
 
 
-def _participates(organization_id: str) -> Any:
+def _participants_of(organization_ids: Sequence[str]) -> Any:
     return col(Investment.id).in_(
         select(InvestmentParticipant.investment_id).where(
-            InvestmentParticipant.organization_id == organization_id
+            col(InvestmentParticipant.organization_id).in_(organization_ids)
         )
     )
+
+
+def _embed_investors(session: Session, items: list[dict[str, Any]]) -> None:
+    ids = sorted({i["organization_id"] for item in items for i in item["investors"]})
+    organizations = organizations_by_id(session, ids)
+    for item in items:
+        for investor in item["investors"]:
+            investor["organization"] = organizations.get(investor["organization_id"])
 
 
 def list_investments(
@@ -93,47 +129,61 @@ def list_investments(
     session: Session,
     filters: InvestmentFilters,
     page: PageParams,
-    include: frozenset[str] = frozenset(),
+    view: View = View(),
 ) -> tuple[list[dict[str, Any]], str | None]:
+    f = filters
     statement = select(Investment)
-    if filters.q is not None:
-        statement = statement.where(search_condition(col(Investment.search_text), filters.q))
-    if filters.kind is not None:
-        statement = statement.where(Investment.kind == filters.kind)
-    if filters.status is not None:
-        statement = statement.where(Investment.status == filters.status)
-    if filters.investor_id is not None:
-        statement = statement.where(_participates(filters.investor_id))
-    if filters.recipient_id is not None:
-        statement = statement.where(Investment.recipient_id == filters.recipient_id)
-    if filters.organization_id is not None:
+    if f.q is not None:
+        statement = statement.where(search_condition(col(Investment.search_text), f.q))
+    statement = where_in(statement, col(Investment.kind), f.kind)
+    statement = where_in(statement, col(Investment.status), f.status)
+    if f.investor_id is not None:
+        statement = statement.where(_participants_of(f.investor_id))
+    if f.investor_country is not None:
+        in_country = select(Organization.id).where(
+            col(Organization.country).in_(f.investor_country)
+        )
         statement = statement.where(
-            or_(
-                _participates(filters.organization_id),
-                Investment.recipient_id == filters.organization_id,
+            col(Investment.id).in_(
+                select(InvestmentParticipant.investment_id).where(
+                    col(InvestmentParticipant.organization_id).in_(in_country)
+                )
             )
         )
-    # A range overlaps the bound when any value in it could satisfy the bound.
-    if filters.amount_usd_gte is not None:
-        statement = statement.where(col(Investment.amount_usd_max) >= filters.amount_usd_gte)
-    if filters.amount_usd_lte is not None:
-        statement = statement.where(col(Investment.amount_usd_min) <= filters.amount_usd_lte)
-    if filters.announced_from is not None:
-        statement = statement.where(col(Investment.announced_on) >= filters.announced_from)
-    if filters.announced_to is not None:
-        statement = statement.where(col(Investment.announced_on) <= filters.announced_to)
+    statement = where_in(statement, col(Investment.recipient_id), f.recipient_id)
+    if f.organization_id is not None:
+        statement = statement.where(
+            or_(
+                _participants_of([f.organization_id]),
+                Investment.recipient_id == f.organization_id,
+            )
+        )
+    # A range reaches a bound when any value in it could satisfy the bound.
+    if f.amount_usd_gte is not None:
+        statement = statement.where(col(Investment.amount_usd_max) >= f.amount_usd_gte)
+    if f.amount_usd_lte is not None:
+        statement = statement.where(col(Investment.amount_usd_min) <= f.amount_usd_lte)
+    statement = where_range(
+        statement, col(Investment.announced_on), f.announced_from, f.announced_to
+    )
+    statement = where_range(statement, col(Investment.announced_on), None, f.as_of)
+    statement = where_null(statement, col(Investment.amount_usd_min), f.amount_null)
+    statement = where_null(statement, col(Investment.recipient_id), f.recipient_id_null)
+    statement = where_null(statement, col(Investment.announced_on), f.announced_on_null)
+    statement = where_equal(statement, col(Investment.disputed), f.disputed)
     rows, next_cursor = fetch_page(
         session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )
     investors = _investors(session, [r.id for r in rows])
     items = [investment_public(r, investors.get(r.id, [])) for r in rows]
-    if "citations" in include:
-        attach_citations(session, ENTITY, items)
-    return items, next_cursor
+    if "investors" in view.include:
+        _embed_investors(session, items)
+    return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 
 
-def get_investment(*, session: Session, investment_id: str) -> dict[str, Any]:
+def get_investment(*, session: Session, investment_id: str, view: View = View()) -> dict[str, Any]:
     row = get_or_404(session, Investment, ENTITY, investment_id)
     item = investment_public(row, _investors(session, [row.id]).get(row.id, []))
-    attach_citations(session, ENTITY, [item])
-    return item
+    if "investors" in view.include:
+        _embed_investors(session, [item])
+    return finish(session, [item], entity=ENTITY, view=view, embeds=EMBEDS, always_cite=True)[0]

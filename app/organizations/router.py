@@ -3,82 +3,107 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
-from app.ai_models.router import ModelPage, ModelQuery
+from app.ai_models.router import ModelPage, ModelQuery, ModelView
 from app.ai_models.schemas import ModelPublic
-from app.ai_models.service import INCLUDES as MODEL_INCLUDES
 from app.ai_models.service import list_models
 from app.api import (
     INVALID,
     NOT_FOUND,
-    IncludeCitations,
+    CountryList,
+    Disputed,
+    IdList,
     ItemId,
+    NullTest,
     Page,
     PageParams,
-    RefFilter,
     SearchQuery,
+    enum_query,
     item_response,
-    list_response,
     page_params,
+    split_values,
 )
 from app.db import SessionDep
-from app.investments.router import InvestmentPage, InvestmentQuery
+from app.investments.router import InvestmentPage, InvestmentQuery, InvestmentView
 from app.investments.schemas import InvestmentPublic
-from app.investments.service import INCLUDES as INVESTMENT_INCLUDES
 from app.investments.service import list_investments
-from app.listing import get_or_404, parse_include
+from app.listing import get_or_404
 from app.models import Organization
 from app.organizations.schemas import OrganizationKind, OrganizationPublic
 from app.organizations.service import (
+    FIELDS,
     INCLUDES,
     SORT,
     OrganizationFilters,
     get_organization,
     list_organizations,
 )
+from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
 OrganizationPage = Annotated[PageParams, Depends(page_params(SORT))]
+OrganizationView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
+KindList = Annotated[str | None, enum_query([k.value for k in OrganizationKind], "kind")]
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 
 
-@router.get("", response_model=Page[OrganizationPublic], responses=INVALID)
+def _organization_filters(
+    q: SearchQuery = None,
+    kind: KindList = None,
+    country: CountryList = None,
+    parent_id: IdList = None,
+    country_null: NullTest = None,
+    city_null: NullTest = None,
+    parent_id_null: NullTest = None,
+    disputed: Disputed = None,
+) -> OrganizationFilters:
+    return OrganizationFilters(
+        q=q,
+        kind=split_values(kind),
+        country=split_values(country, upper=True),
+        parent_id=split_values(parent_id),
+        country_null=country_null,
+        city_null=city_null,
+        parent_id_null=parent_id_null,
+        disputed=disputed,
+    )
+
+
+OrganizationQuery = Annotated[OrganizationFilters, Depends(_organization_filters)]
+
+
+@router.get("", response_model=Page[OrganizationPublic], responses=LIST_RESPONSES)
 def organizations_list(
     request: Request,
     session: SessionDep,
     page: OrganizationPage,
-    q: SearchQuery = None,
-    kind: Annotated[OrganizationKind | None, Query()] = None,
-    country: Annotated[
-        str | None,
-        Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, e.g. CN."),
-    ] = None,
-    parent_id: RefFilter = None,
-    include: IncludeCitations = None,
+    query: OrganizationQuery,
+    view: OrganizationView,
+    format: FormatQuery = None,
 ) -> Any:
     """Organizations: companies, labs, universities, funds, joint ventures, governments."""
-    filters = OrganizationFilters(
-        q=q,
-        kind=kind.value if kind else None,
-        country=country.upper() if country else None,
-        parent_id=parent_id,
+    return respond_list(
+        request,
+        session,
+        page,
+        format,
+        "organizations",
+        lambda s, p: list_organizations(session=s, filters=query, page=p, view=view),
     )
-    data, next_cursor = list_organizations(
-        session=session, filters=filters, page=page, include=parse_include(include, INCLUDES)
-    )
-    return list_response(request, data, next_cursor)
 
 
-@router.get("/{id}", response_model=OrganizationPublic, responses=NOT_FOUND)
-def organizations_get(session: SessionDep, id: ItemId) -> Any:
+@router.get("/{id}", response_model=OrganizationPublic, responses={**NOT_FOUND, **INVALID})
+def organizations_get(session: SessionDep, id: ItemId, view: OrganizationView) -> Any:
     """One organization with its citations."""
-    return item_response(get_organization(session=session, organization_id=id))
+    return item_response(get_organization(session=session, organization_id=id, view=view))
 
 
 @router.get(
     "/{id}/models",
     response_model=Page[ModelPublic],
-    responses={**NOT_FOUND, **INVALID},
+    responses={**NOT_FOUND, **LIST_RESPONSES},
 )
 def organization_models(
     request: Request,
@@ -86,23 +111,26 @@ def organization_models(
     id: ItemId,
     page: ModelPage,
     query: ModelQuery,
-    include: IncludeCitations = None,
+    view: ModelView,
+    format: FormatQuery = None,
 ) -> Any:
     """The models an organization develops (same filters as /v1/models)."""
     get_or_404(session, Organization, "organization", id)
-    data, next_cursor = list_models(
-        session=session,
-        filters=replace(query, developer_id=id),
-        page=page,
-        include=parse_include(include, MODEL_INCLUDES),
+    filters = replace(query, developer_id=(id,))
+    return respond_list(
+        request,
+        session,
+        page,
+        format,
+        f"{id}-models",
+        lambda s, p: list_models(session=s, filters=filters, page=p, view=view),
     )
-    return list_response(request, data, next_cursor)
 
 
 @router.get(
     "/{id}/investments",
     response_model=Page[InvestmentPublic],
-    responses={**NOT_FOUND, **INVALID},
+    responses={**NOT_FOUND, **LIST_RESPONSES},
 )
 def organization_investments(
     request: Request,
@@ -110,14 +138,17 @@ def organization_investments(
     id: ItemId,
     page: InvestmentPage,
     query: InvestmentQuery,
-    include: IncludeCitations = None,
+    view: InvestmentView,
+    format: FormatQuery = None,
 ) -> Any:
     """Investments the organization makes, takes part in, or receives."""
     get_or_404(session, Organization, "organization", id)
-    data, next_cursor = list_investments(
-        session=session,
-        filters=replace(query, organization_id=id),
-        page=page,
-        include=parse_include(include, INVESTMENT_INCLUDES),
+    filters = replace(query, organization_id=id)
+    return respond_list(
+        request,
+        session,
+        page,
+        format,
+        f"{id}-investments",
+        lambda s, p: list_investments(session=s, filters=filters, page=p, view=view),
     )
-    return list_response(request, data, next_cursor)

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.citations.schemas import CitationPublic
+from app.documents.schemas import DocumentPublic
 from app.facts_base import FactIn, Name, Slug, Text
 
 
@@ -31,6 +32,12 @@ class OrganizationPublic(BaseModel):
     disputed: bool = Field(description="True when a citation disputes one of its values.")
     citations: list[CitationPublic] | None = Field(
         default=None, description="On single items always; on lists with include=citations."
+    )
+    documents: list[DocumentPublic] | None = Field(
+        default=None, description="The cited documents' metadata, with include=documents."
+    )
+    parent: OrganizationPublic | None = Field(
+        default=None, description="The parent organization, with include=parent."
     )
 
 

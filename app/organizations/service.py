@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.api import PageParams
-from app.citations.service import attach_citations
+from app.filtering import where_equal, where_in, where_null
 from app.listing import SortSpec, fetch_page, get_or_404, search_condition
 from app.models import Organization
+from app.views import Embed, View, finish
 
 ENTITY = "organization"
-INCLUDES = ("citations",)
+FIELDS = (
+    "id",
+    "name",
+    "aliases",
+    "kind",
+    "country",
+    "city",
+    "parent_id",
+    "description",
+    "disputed",
+)
 SORT = SortSpec(
     "organizations",
     {
@@ -21,6 +33,7 @@ SORT = SortSpec(
         "name": col(Organization.name),
         "kind": col(Organization.kind),
         "country": col(Organization.country),
+        "city": col(Organization.city),
     },
     default="name",
 )
@@ -29,9 +42,13 @@ SORT = SortSpec(
 @dataclass(frozen=True)
 class OrganizationFilters:
     q: str | None = None
-    kind: str | None = None
-    country: str | None = None
-    parent_id: str | None = None
+    kind: tuple[str, ...] | None = None
+    country: tuple[str, ...] | None = None
+    parent_id: tuple[str, ...] | None = None
+    country_null: bool | None = None
+    city_null: bool | None = None
+    parent_id_null: bool | None = None
+    disputed: bool | None = None
 
 
 def organization_public(row: Organization) -> dict[str, Any]:
@@ -48,33 +65,51 @@ def organization_public(row: Organization) -> dict[str, Any]:
     }
 
 
+def organizations_by_id(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = session.exec(select(Organization).where(col(Organization.id).in_(ids)))
+    return {row.id: organization_public(row) for row in rows}
+
+
+EMBEDS = {"parent": Embed("parent", "parent_id", organizations_by_id)}
+INCLUDES = ("citations", "documents", *EMBEDS)
+
+
 def list_organizations(
     *,
     session: Session,
     filters: OrganizationFilters,
     page: PageParams,
-    include: frozenset[str] = frozenset(),
+    view: View = View(),
 ) -> tuple[list[dict[str, Any]], str | None]:
     statement = select(Organization)
     if filters.q is not None:
         statement = statement.where(search_condition(col(Organization.search_text), filters.q))
-    if filters.kind is not None:
-        statement = statement.where(Organization.kind == filters.kind)
-    if filters.country is not None:
-        statement = statement.where(Organization.country == filters.country)
-    if filters.parent_id is not None:
-        statement = statement.where(Organization.parent_id == filters.parent_id)
+    statement = where_in(statement, col(Organization.kind), filters.kind)
+    statement = where_in(statement, col(Organization.country), filters.country)
+    statement = where_in(statement, col(Organization.parent_id), filters.parent_id)
+    statement = where_null(statement, col(Organization.country), filters.country_null)
+    statement = where_null(statement, col(Organization.city), filters.city_null)
+    statement = where_null(statement, col(Organization.parent_id), filters.parent_id_null)
+    statement = where_equal(statement, col(Organization.disputed), filters.disputed)
     rows, next_cursor = fetch_page(
         session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )
     items = [organization_public(r) for r in rows]
-    if "citations" in include:
-        attach_citations(session, ENTITY, items)
-    return items, next_cursor
+    return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 
 
-def get_organization(*, session: Session, organization_id: str) -> dict[str, Any]:
+def get_organization(
+    *, session: Session, organization_id: str, view: View = View()
+) -> dict[str, Any]:
     row = get_or_404(session, Organization, ENTITY, organization_id)
-    item = organization_public(row)
-    attach_citations(session, ENTITY, [item])
-    return item
+    items = finish(
+        session,
+        [organization_public(row)],
+        entity=ENTITY,
+        view=view,
+        embeds=EMBEDS,
+        always_cite=True,
+    )
+    return items[0]

@@ -1,0 +1,139 @@
+"""List responses in JSON pages, or the whole filtered result streamed as CSV or NDJSON."""
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import Annotated, Any, Literal
+
+from fastapi import Query, Request
+from sqlmodel import Session
+from starlette.responses import StreamingResponse
+
+from app.api import PageParams, list_response
+from app.jsonutil import dumps
+
+Format = Literal["json", "csv", "ndjson"]
+Fetch = Callable[[Session, PageParams], tuple[list[dict[str, Any]], str | None]]
+
+# Rows per query while streaming: memory stays bounded by one chunk whatever the table size.
+EXPORT_CHUNK = 1000
+MEDIA_TYPES: dict[str, Format] = {
+    "application/json": "json",
+    "text/csv": "csv",
+    "application/x-ndjson": "ndjson",
+}
+
+FormatQuery = Annotated[
+    Format | None,
+    Query(
+        description=(
+            "`csv` or `ndjson` stream the whole filtered result (not one page);"
+            " the same as `Accept: text/csv` or `Accept: application/x-ndjson`."
+        )
+    ),
+]
+
+LIST_CONTENT: dict[str, Any] = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/x-ndjson": {"schema": {"type": "string"}},
+}
+
+
+def negotiate(request: Request, requested: Format | None) -> Format:
+    """`format=` wins; else the best of the Accept header's types we serve; else JSON."""
+    if requested is not None:
+        return requested
+    best: tuple[float, Format] = (0.0, "json")
+    for position, part in enumerate(request.headers.get("accept", "").split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        if media.lower() not in MEDIA_TYPES:
+            continue
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        # Earlier entries win ties, as clients list their preference first.
+        score = quality - position * 1e-6
+        if score > best[0]:
+            best = (score, MEDIA_TYPES[media.lower()])
+    return best[1]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "|".join(value)
+    if isinstance(value, list) and all(
+        isinstance(v, dict) and set(v) >= {"organization_id", "role"} for v in value
+    ):
+        return "|".join(f"{v['organization_id']}:{v['role']}" for v in value)
+    if isinstance(value, list | dict):
+        return dumps(value).decode()
+    return str(value)
+
+
+def _csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    header: list[str] | None = None
+    for row in rows:
+        if header is None:
+            header = list(row)
+            writer.writerow(header)
+        writer.writerow([_cell(row.get(key)) for key in header])
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _ndjson(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    for row in rows:
+        yield dumps(row) + b"\n"
+
+
+def respond_list(
+    request: Request,
+    session: Session,
+    page: PageParams,
+    requested: Format | None,
+    name: str,
+    fetch: Fetch,
+) -> Any:
+    fmt = negotiate(request, requested)
+    if fmt == "json":
+        data, next_cursor = fetch(session, page)
+        return list_response(request, data, next_cursor)
+
+    # The first chunk runs on the request's session, so a bad parameter is still a 422.
+    chunk_page = replace(page, limit=EXPORT_CHUNK, cursor=None)
+    first, cursor = fetch(session, chunk_page)
+    engine = request.app.state.engine
+
+    def rows() -> Iterator[dict[str, Any]]:
+        yield from first
+        next_cursor = cursor
+        while next_cursor:
+            with Session(engine) as chunk_session:
+                chunk, next_cursor = fetch(chunk_session, replace(chunk_page, cursor=next_cursor))
+            yield from chunk
+
+    if fmt == "csv":
+        return StreamingResponse(
+            _csv(rows()),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return StreamingResponse(_ndjson(rows()), media_type="application/x-ndjson")

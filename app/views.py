@@ -1,0 +1,125 @@
+"""`include=` expansions and `fields=` selection, shared by every collection."""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Query
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col, select
+
+from app.citations.service import load_citations
+from app.documents.service import document_public
+from app.models import Document
+
+Item = dict[str, Any]
+# ids -> public dicts of the referenced items, in one query
+Loader = Callable[[Session, Sequence[str]], dict[str, Item]]
+
+
+@dataclass(frozen=True)
+class View:
+    include: frozenset[str] = frozenset()
+    fields: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Embed:
+    """Embed the item referenced by `source` (an id field) under `name`."""
+
+    name: str
+    source: str
+    loader: Loader
+
+
+def _csv_pattern(names: Sequence[str]) -> str:
+    name = "(?:" + "|".join(sorted(names)) + ")"
+    return rf"^\s*{name}\s*(?:,\s*{name}\s*)*$"
+
+
+def _split(raw: str | None) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()] if raw else []
+
+
+def view_params(includes: Sequence[str], fields: Sequence[str]) -> Callable[..., View]:
+    """The `include` and `fields` parameters of one collection (names checked)."""
+    include_doc = ", ".join(includes)
+
+    def dependency(
+        include: Annotated[
+            str | None,
+            Query(
+                max_length=500,
+                pattern=_csv_pattern(includes),
+                description=f"Comma-separated expansions to embed: {include_doc}.",
+                examples=[includes[0]],
+            ),
+        ] = None,
+        fields: Annotated[
+            str | None,
+            Query(
+                max_length=1000,
+                pattern=_csv_pattern(fields),
+                description=(
+                    "Comma-separated fields to return (`id` always comes too), e.g. "
+                    f"`{','.join(fields[1:3])}`."
+                ),
+            ),
+        ] = None,
+    ) -> View:
+        selected = _split(fields)
+        return View(
+            include=frozenset(_split(include)),
+            fields=tuple(dict.fromkeys(["id", *selected])) if selected else None,
+        )
+
+    return dependency
+
+
+def documents_by_id(session: Session, ids: Sequence[str]) -> dict[str, Item]:
+    if not ids:
+        return {}
+    statement = (
+        select(Document)
+        .options(defer(Document.text), defer(Document.original_text))  # type: ignore[arg-type]
+        .where(col(Document.id).in_(ids))
+    )
+    return {row.id: document_public(row) for row in session.exec(statement)}
+
+
+def finish(
+    session: Session,
+    items: list[Item],
+    *,
+    entity: str,
+    view: View,
+    embeds: Mapping[str, Embed] | None = None,
+    always_cite: bool = False,
+) -> list[Item]:
+    """Attach what `view.include` asks for (one query per expansion), then select fields."""
+    include = view.include
+    if always_cite or "citations" in include or "documents" in include:
+        cited = load_citations(session, entity, [item["id"] for item in items])
+        if always_cite or "citations" in include:
+            for item in items:
+                item["citations"] = cited.get(item["id"], [])
+        if "documents" in include:
+            doc_ids = sorted({c["document_id"] for cs in cited.values() for c in cs})
+            documents = documents_by_id(session, doc_ids)
+            for item in items:
+                used = dict.fromkeys(c["document_id"] for c in cited.get(item["id"], []))
+                item["documents"] = [documents[d] for d in used if d in documents]
+    for name, embed in (embeds or {}).items():
+        if name not in include:
+            continue
+        refs = sorted({item[embed.source] for item in items if item.get(embed.source)})
+        found = embed.loader(session, refs)
+        for item in items:
+            ref = item.get(embed.source)
+            item[name] = found.get(ref) if ref else None
+    if view.fields is not None:
+        keep = set(view.fields) | (include - {"citations"} if include else set())
+        if "citations" in include:
+            keep.add("citations")
+        items = [{k: v for k, v in item.items() if k in keep} for item in items]
+    return items
