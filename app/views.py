@@ -119,7 +119,7 @@ def finish(
             item[name] = found.get(ref) if ref else None
     if view.fields is not None:
         keep = set(view.fields) | (include - {"citations"} if include else set())
-        if "citations" in include:
+        if always_cite or "citations" in include:
             keep.add("citations")
         items = [{k: v for k, v in item.items() if k in keep} for item in items]
     return items
