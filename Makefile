@@ -29,7 +29,7 @@ seed: $(VENV)/.runtime
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app tests migrations
+	$(BIN)/mypy app tests migrations bench
 
 test: lint ## lint, types, then the tests (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
 	$(BIN)/pytest
