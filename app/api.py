@@ -1,6 +1,7 @@
 """HTTP helpers every collection router shares: page parameters, envelopes, Link headers."""
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -8,8 +9,9 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query, Request
 from pydantic import BaseModel, BeforeValidator, Field
+from starlette.responses import Response
 
-from app.jsonutil import JSONResponse
+from app.jsonutil import dumps
 from app.listing import DEFAULT_LIMIT, MAX_LIMIT, SortSpec
 
 ItemT = TypeVar("ItemT")
@@ -124,16 +126,41 @@ RefFilter = Annotated[
 ]
 
 
+# Shared caches may keep an answer but must revalidate it (a cheap 304) before serving it.
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    # If-None-Match compares weakly: W/"x" matches "x".
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+def cacheable_json(
+    request: Request, content: Any, headers: dict[str, str] | None = None
+) -> Response:
+    """JSON with a strong ETag (a hash of the body); 304 when the client already has it."""
+    body = dumps(content)
+    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    all_headers = {**(headers or {}), "ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=all_headers)
+    return Response(body, media_type="application/json", headers=all_headers)
+
+
 def list_response(request: Request, data: list[dict[str, Any]], next_cursor: str | None) -> Any:
     headers: dict[str, str] = {}
     if next_cursor is not None:
         url = request.url.include_query_params(cursor=next_cursor)
         headers["Link"] = f'<{url}>; rel="next"'
-    return JSONResponse({"data": data, "next_cursor": next_cursor}, headers=headers)
+    return cacheable_json(request, {"data": data, "next_cursor": next_cursor}, headers)
 
 
-def item_response(item: dict[str, Any]) -> Any:
-    return JSONResponse(item)
+def item_response(request: Request, item: dict[str, Any]) -> Any:
+    return cacheable_json(request, item)
 
 
 def _list_pattern(item: str) -> str:

@@ -108,9 +108,9 @@ def models_list(
 
 
 @router.get("/{id}", response_model=ModelPublic, responses={**NOT_FOUND, **INVALID})
-def models_get(session: SessionDep, id: ItemId, view: ModelView) -> Any:
+def models_get(request: Request, session: SessionDep, id: ItemId, view: ModelView) -> Any:
     """One model with its citations."""
-    return item_response(get_model(session=session, model_id=id, view=view))
+    return item_response(request, get_model(session=session, model_id=id, view=view))
 
 
 @router.get(

@@ -92,6 +92,8 @@ def chip_support_list(
 
 
 @router.get("/{id}", response_model=ChipSupportPublic, responses={**NOT_FOUND, **INVALID})
-def chip_support_get(session: SessionDep, id: ItemId, view: ChipSupportView) -> Any:
+def chip_support_get(
+    request: Request, session: SessionDep, id: ItemId, view: ChipSupportView
+) -> Any:
     """One chip-support relation with its citations."""
-    return item_response(get_chip_support(session=session, chip_support_id=id, view=view))
+    return item_response(request, get_chip_support(session=session, chip_support_id=id, view=view))

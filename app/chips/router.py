@@ -65,6 +65,6 @@ def chips_list(
 
 
 @router.get("/{id}", response_model=ChipPublic, responses={**NOT_FOUND, **INVALID})
-def chips_get(session: SessionDep, id: ItemId, view: ChipView) -> Any:
+def chips_get(request: Request, session: SessionDep, id: ItemId, view: ChipView) -> Any:
     """One chip with its citations."""
-    return item_response(get_chip(session=session, chip_id=id, view=view))
+    return item_response(request, get_chip(session=session, chip_id=id, view=view))

@@ -64,6 +64,6 @@ def documents_list(
 
 
 @router.get("/{id}", response_model=DocumentDetail, responses=NOT_FOUND)
-def documents_get(session: SessionDep, id: ItemId) -> Any:
+def documents_get(request: Request, session: SessionDep, id: ItemId) -> Any:
     """One document with its full text, so every quote can be checked."""
-    return item_response(get_document(session=session, document_id=id))
+    return item_response(request, get_document(session=session, document_id=id))

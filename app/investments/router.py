@@ -108,6 +108,6 @@ def investments_list(
 
 
 @router.get("/{id}", response_model=InvestmentPublic, responses={**NOT_FOUND, **INVALID})
-def investments_get(session: SessionDep, id: ItemId, view: InvestmentView) -> Any:
+def investments_get(request: Request, session: SessionDep, id: ItemId, view: InvestmentView) -> Any:
     """One investment with its citations."""
-    return item_response(get_investment(session=session, investment_id=id, view=view))
+    return item_response(request, get_investment(session=session, investment_id=id, view=view))

@@ -95,9 +95,11 @@ def organizations_list(
 
 
 @router.get("/{id}", response_model=OrganizationPublic, responses={**NOT_FOUND, **INVALID})
-def organizations_get(session: SessionDep, id: ItemId, view: OrganizationView) -> Any:
+def organizations_get(
+    request: Request, session: SessionDep, id: ItemId, view: OrganizationView
+) -> Any:
     """One organization with its citations."""
-    return item_response(get_organization(session=session, organization_id=id, view=view))
+    return item_response(request, get_organization(session=session, organization_id=id, view=view))
 
 
 @router.get(
