@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,13 +27,36 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # text for a person at a terminal; json (one object per line) for log collectors.
+    log_format: Literal["json", "text"] = "text"
     # Seconds a statement may run before the database cancels it (PostgreSQL only).
     statement_timeout_s: float = 5.0
+
+    # `python -m app.cli start` (the container's entry point)
+    workers: int = Field(default=1, ge=1)
+    seed_on_start: bool = False
+
+    # Limits. The rate limiter counts per client IP in each process: with N workers or
+    # replicas a client gets up to N times the rate, so size it per process.
+    rate_limit_enabled: bool = False
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    rate_limit_writes_per_minute: int = Field(default=60, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    # Origins allowed to call the API from a browser, comma-separated; empty = none.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    metrics_enabled: bool = True
 
     @field_validator("database_url")
     @classmethod
     def _normalize_url(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -42,6 +42,14 @@ def make_engine(settings: Settings) -> Engine:
         connect_args={
             "connect_timeout": 2,
             "options": f"-c statement_timeout={timeout_ms}",
+            # When the network drops packets instead of refusing them, nothing would ever
+            # fail: give up on bytes the server has not acknowledged within 1 s, and probe an
+            # idle connection (a query in progress) after 5 s.
+            "tcp_user_timeout": 1000,
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 2,
         },
     )
 

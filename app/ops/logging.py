@@ -1,0 +1,190 @@
+"""Logs: one structured line per request, a request id that follows the request everywhere.
+
+Nothing here logs headers or query strings: an API key or token in either never reaches a log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import logging.config
+import re
+import time
+import traceback
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+import orjson
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import Settings
+from app.errors import problem
+
+access_log = logging.getLogger("aifacts.access")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# What a client may choose as its request id: short and printable, so it is safe in a log line.
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+# Each request runs in its own task, so the id set at the start is seen by everything the
+# request runs, threadpool work included, and by nothing else.
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+# The attributes every LogRecord has; anything else on a record came from `extra=`.
+_RECORD_ATTRS = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
+    | {"message", "asctime", "color_message", "taskName"}
+)
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps every record with the id of the request it was logged for (or None)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the record's extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = "".join(traceback.format_exception(*record.exc_info))
+        # str() for whatever an extra holds that JSON has no type for.
+        return orjson.dumps(entry, default=str).decode()
+
+
+class TextFormatter(logging.Formatter):
+    """For a person at a terminal: time, level, logger, message, and the request id if any."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        request_id = getattr(record, "request_id", None)
+        return f"{line} [{request_id}]" if request_id else line
+
+
+def log_config(settings: Settings) -> dict[str, Any]:
+    """A dictConfig for the process (given to uvicorn, which applies it in every worker)."""
+    level = settings.log_level.upper()
+    formatter = "json" if settings.log_format == "json" else "text"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {"json": {"()": JsonFormatter}, "text": {"()": TextFormatter}},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": formatter,
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["default"], "level": "WARNING"},
+        "loggers": {
+            "aifacts": {"level": level},
+            "alembic": {"level": level},
+            "uvicorn": {"level": level},
+            # Our access line replaces uvicorn's, which would log the query string.
+            "uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+            # At INFO SQLAlchemy logs every statement and its parameters.
+            "sqlalchemy": {"level": "WARNING"},
+        },
+    }
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.config.dictConfig(log_config(settings))
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if _CLIENT_ID.match(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Request id in and out, one access line per request, and a problem+json 500 (with the
+    id) when something below raised before answering."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        request_id_var.set(request_id)
+        start = time.perf_counter()
+        status = 500
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            if not started:
+                # Rendered here so the client still gets problem+json, its request id and the
+                # security headers; re-raised so the server error handler logs the traceback.
+                response = problem(Request(scope), 500, "An unexpected error occurred.")
+                await response(scope, receive, send_with_id)
+            raise
+        finally:
+            _log_request(scope, status, time.perf_counter() - start, request_id)
+
+
+def _log_request(scope: Scope, status: int, seconds: float, request_id: str) -> None:
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    client = scope.get("client")
+    duration_ms = round(seconds * 1000, 2)
+    # A 500 is a bug; a 503 is the database (logged once more by its handler); the rest is normal.
+    level = logging.ERROR if status == 500 else logging.WARNING if status > 500 else logging.INFO
+    access_log.log(
+        level,
+        "%s %s %d %.1fms",
+        scope["method"],
+        scope["path"],
+        status,
+        duration_ms,
+        extra={
+            "method": scope["method"],
+            "route": template,
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": duration_ms,
+            "request_id": request_id,
+            "client": client[0] if client else None,
+        },
+    )

@@ -1,0 +1,244 @@
+"""Limits and headers: rate per client, body size, statement timeout, gzip, CORS, security
+headers; every refusal is problem+json."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.config import Settings
+from app.db import SessionDep
+from app.main import create_app
+from app.ops.limits import TokenBuckets
+
+PROBLEM = "application/problem+json"
+
+
+def test_reads_past_the_rate_get_429_with_retry_after(seeded_url: str) -> None:
+    settings = Settings(
+        database_url=seeded_url,
+        rate_limit_enabled=True,
+        rate_limit_per_minute=5,
+        rate_limit_writes_per_minute=2,
+    )
+    with TestClient(create_app(settings)) as client:
+        remaining = []
+        for _ in range(5):
+            response = client.get("/v1/models/deepseek-r1")
+            assert response.status_code == 200
+            assert response.headers["RateLimit-Limit"] == "5"
+            remaining.append(int(response.headers["RateLimit-Remaining"]))
+        assert remaining == [4, 3, 2, 1, 0]
+
+        refused = client.get("/v1/models")
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == PROBLEM
+        assert refused.json()["status"] == 429
+        assert refused.json()["instance"] == "/v1/models"
+        # one token comes back every 12 s at 5 a minute
+        assert 1 <= int(refused.headers["Retry-After"]) <= 12
+        assert refused.headers["RateLimit-Remaining"] == "0"
+        assert 0 < int(refused.headers["RateLimit-Reset"]) <= 60
+        assert refused.headers["X-Request-ID"]
+
+        # probes are never throttled
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 200
+
+        # writes have their own bucket: two refused by the router, then throttled
+        assert client.post("/v1/models", json={}).status_code == 405
+        assert client.post("/v1/models", json={}).status_code == 405
+        throttled = client.post("/v1/models", json={})
+        assert throttled.status_code == 429
+        assert throttled.headers["RateLimit-Limit"] == "2"
+
+
+def test_rate_limit_is_off_by_default(client: TestClient) -> None:
+    response = client.get("/v1/models/deepseek-r1")
+    assert "RateLimit-Limit" not in response.headers
+
+
+def test_token_bucket_refills_with_time() -> None:
+    now = [100.0]
+    buckets = TokenBuckets(60, clock=lambda: now[0])
+    for _ in range(60):
+        assert buckets.take("1.2.3.4").allowed
+    denied = buckets.take("1.2.3.4")
+    assert not denied.allowed
+    assert denied.retry_after_s == 1
+    assert buckets.take("5.6.7.8").allowed  # another client, its own bucket
+    now[0] += 1.0
+    assert buckets.take("1.2.3.4").allowed
+    assert not buckets.take("1.2.3.4").allowed
+    now[0] += 120.0
+    full = buckets.take("1.2.3.4")
+    assert full.remaining == 59
+    assert full.reset_s == 1
+
+
+def test_token_buckets_forget_idle_clients() -> None:
+    now = [0.0]
+    buckets = TokenBuckets(60, clock=lambda: now[0])
+    buckets.MAX_KEYS = 10
+    for i in range(10):
+        buckets.take(f"10.0.0.{i}")
+    now[0] += 60.0
+    buckets.take("10.0.1.1")
+    assert len(buckets.buckets) == 1
+
+
+def test_oversized_body_is_413_before_routing(seeded_url: str) -> None:
+    settings = Settings(database_url=seeded_url, max_body_bytes=1000)
+    with TestClient(create_app(settings)) as client:
+        # /healthz has no POST: the size is refused before the router could say 405
+        declared = client.post("/healthz", content=b"x" * 1001)
+        assert declared.status_code == 413
+        assert declared.headers["content-type"] == PROBLEM
+        assert "1000 bytes" in declared.json()["detail"]
+
+        def chunks() -> Iterator[bytes]:
+            for _ in range(5):
+                yield b"y" * 300
+
+        streamed = client.post("/v1/models", content=chunks())  # chunked: no Content-Length
+        assert streamed.status_code == 413
+        assert streamed.headers["content-type"] == PROBLEM
+
+        # within the limit the request goes on to the router
+        assert client.post("/healthz", content=b"x" * 1000).status_code == 405
+        assert client.post("/healthz", content=iter([b"z" * 500, b"z" * 500])).status_code == 405
+
+
+def test_default_body_limit_is_one_mebibyte(client: TestClient) -> None:
+    assert client.post("/v1/models", content=b"x" * (1024 * 1024 + 1)).status_code == 413
+
+
+def test_statement_timeout_is_503_problem(seeded_url: str, backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("statement timeouts are PostgreSQL's")
+    app = create_app(Settings(database_url=seeded_url, statement_timeout_s=0.3))
+
+    @app.get("/test/slow")
+    def slow(session: SessionDep) -> dict[str, str]:
+        session.execute(text("SELECT pg_sleep(5)"))
+        return {"status": "finished"}
+
+    with TestClient(app) as client:
+        start = time.perf_counter()
+        response = client.get("/test/slow")
+        elapsed = time.perf_counter() - start
+        assert response.status_code == 503
+        assert response.headers["content-type"] == PROBLEM
+        assert "cancelled" in response.json()["detail"]
+        assert response.headers["Retry-After"]
+        assert elapsed < 2
+        # the connection is fine afterwards
+        assert client.get("/v1/models/deepseek-r1").status_code == 200
+
+
+def test_large_responses_are_gzipped(client: TestClient) -> None:
+    response = client.get("/v1/models", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    small = client.get("/healthz", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers  # under the minimum size
+
+
+def test_cors_is_closed_by_default(client: TestClient) -> None:
+    response = client.get("/v1/models", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_allows_the_configured_origins(seeded_url: str) -> None:
+    settings = Settings(database_url=seeded_url, cors_origins=["https://app.example"])
+    with TestClient(create_app(settings)) as client:
+        allowed = client.get("/v1/models", headers={"Origin": "https://app.example"})
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+        assert "RateLimit-Remaining" in allowed.headers["access-control-expose-headers"]
+        other = client.get("/v1/models", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+        preflight = client.options(
+            "/v1/models",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "X-Request-ID",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_cors_origins_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
+    assert Settings().cors_origins == ["https://a.example", "https://b.example"]
+    monkeypatch.setenv("CORS_ORIGINS", "")
+    assert Settings().cors_origins == []
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/v1/models/deepseek-r1", 200),
+        ("/v1/models/nope", 404),
+        ("/v1/models?limit=0", 422),
+        ("/healthz", 200),
+        ("/metrics", 200),
+        ("/openapi.json", 200),
+    ],
+)
+def test_security_headers_on_every_response(client: TestClient, path: str, status: int) -> None:
+    response = client.get(path)
+    assert response.status_code == status
+    for name, expected in SECURITY_HEADERS.items():
+        assert response.headers[name] == expected
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_unexpected_errors_are_problem_json_with_headers(seeded_url: str) -> None:
+    app = create_app(Settings(database_url=seeded_url))
+
+    @app.get("/test/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/test/boom", headers={"X-Request-ID": "boom-1"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert "a bug" not in response.text
+    assert response.headers["X-Request-ID"] == "boom-1"
+    for name, expected in SECURITY_HEADERS.items():
+        assert response.headers[name] == expected
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_docs_pages_get_a_policy_that_lets_them_run(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    policy = dict(
+        part.strip().split(" ", 1)
+        for part in response.headers["Content-Security-Policy"].split(";")
+    )
+    assert "'self'" in policy["script-src"]
+    assert "'unsafe-inline'" in policy["script-src"]  # Swagger UI starts from an inline script
+    assert "'self'" in policy["style-src"]
+    assert "'self'" in policy["connect-src"]  # the pages fetch /openapi.json
+    # every asset the page loads is served by this app, so 'self' covers it
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assert assets
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        assert client.get(asset).status_code == 200
