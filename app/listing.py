@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import InvalidParameter, NotFound
-from app.text import fold
+from app.search.service import matching_condition
 
 T = TypeVar("T", bound=SQLModel)
 
@@ -104,8 +104,10 @@ def _coerce(value: Any, column: Any) -> Any:
     if python_type is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("integer expected")
+        if not -(2**63) <= value < 2**63:
+            raise ValueError("integer out of range")
         return value
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:
         raise ValueError("string expected")
     return value
 
@@ -192,14 +194,11 @@ def parse_include(raw: str | None, allowed: Sequence[str]) -> frozenset[str]:
     return frozenset(names)
 
 
-def search_condition(column: Any, q: str) -> ColumnElement[bool]:
-    """Case-, accent- and punctuation-insensitive substring match on a folded column."""
-    needle = fold(q)
-    if not needle:
-        # Nothing searchable ("!!!"): no name can match it.
-        return false()
-    condition: ColumnElement[bool] = column.contains(needle, autoescape=True)
-    return condition
+def search_condition(session: Session, table: type[SQLModel], q: str) -> ColumnElement[bool]:
+    """A collection's `q`: its items with a name, alias or title matching `q` as in
+    `GET /v1/search` (case-, accent- and punctuation-insensitive; exact, prefix, substring or
+    one or two typos). An `id IN (...)` condition that composes with filters and pages."""
+    return matching_condition(session, table, q)
 
 
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")

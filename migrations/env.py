@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from app.config import get_settings
 from app.db import make_engine
 from app.models import metadata
+from app.search.ddl import include_name, include_object
 
 config = context.config
 
@@ -19,6 +20,9 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things: batch mode recreates the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # Search objects made by raw DDL (app/search/ddl.py) are not in the metadata.
+        include_name=include_name,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -106,7 +106,7 @@ def list_models(
     f = filters
     statement = select(AIModel)
     if f.q is not None:
-        statement = statement.where(search_condition(col(AIModel.search_text), f.q))
+        statement = statement.where(search_condition(session, AIModel, f.q))
     statement = where_in(statement, col(AIModel.developer_id), f.developer_id)
     if f.developer_country is not None:
         developers = select(Organization.id).where(

@@ -61,7 +61,7 @@ def list_chips(
 ) -> tuple[list[dict[str, Any]], str | None]:
     statement = select(Chip)
     if filters.q is not None:
-        statement = statement.where(search_condition(col(Chip.search_text), filters.q))
+        statement = statement.where(search_condition(session, Chip, filters.q))
     statement = where_in(statement, col(Chip.vendor_id), filters.vendor_id)
     statement = where_null(statement, col(Chip.vendor_id), filters.vendor_id_null)
     statement = where_equal(statement, col(Chip.disputed), filters.disputed)

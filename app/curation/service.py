@@ -36,6 +36,7 @@ from app.models import (
     Organization,
 )
 from app.organizations.schemas import OrganizationCreate
+from app.search.service import replace_search_names
 from app.text import repair_text, search_key
 
 
@@ -196,7 +197,9 @@ def upsert_fact(session: Session, collection: Collection, payload: FactIn) -> tu
 
     values = payload.model_dump(mode="python", exclude={"id", "citations", "investors"})
     values = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in values.items()}
+    names: list[str] = []
     if collection.searchable:
+        names = [values["name"], *(values.get("aliases") or [])]
         values["search_text"] = search_key(values["name"], values.get("aliases"))
     values["disputed"] = any(c["stance"] == "dispute" for c in citations)
 
@@ -224,6 +227,10 @@ def upsert_fact(session: Session, collection: Collection, payload: FactIn) -> tu
     owner = {"entity_type": collection.entity, "entity_id": fact_id}
     if _replace_children(session, current, citations, table=Citation, owner=owner):
         outcome = outcome if outcome is Outcome.created else Outcome.updated
+
+    if collection.searchable:
+        # Derived from the names, so it does not count as a change of the fact.
+        replace_search_names(session, entity_type=collection.entity, entity_id=fact_id, names=names)
 
     if isinstance(payload, InvestmentCreate):
         desired = [
@@ -268,11 +275,13 @@ def upsert_document(session: Session, payload: DocumentCreate) -> tuple[str, Out
     if row is None:
         session.add(Document(id=doc_id, **values))
         session.flush()
-        return doc_id, Outcome.created
-    outcome = Outcome.unchanged
-    for key, value in values.items():
-        if getattr(row, key) != value:
-            setattr(row, key, value)
-            outcome = Outcome.updated
-    session.flush()
+        outcome = Outcome.created
+    else:
+        outcome = Outcome.unchanged
+        for key, value in values.items():
+            if getattr(row, key) != value:
+                setattr(row, key, value)
+                outcome = Outcome.updated
+        session.flush()
+    replace_search_names(session, entity_type="document", entity_id=doc_id, names=[payload.title])
     return doc_id, outcome

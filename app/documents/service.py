@@ -53,7 +53,7 @@ def list_documents(
     # Lists leave the (large) texts unread: only single documents serve them.
     statement = select(Document).options(defer(Document.text), defer(Document.original_text))  # type: ignore[arg-type]
     if filters.q is not None:
-        statement = statement.where(search_condition(col(Document.search_text), filters.q))
+        statement = statement.where(search_condition(session, Document, filters.q))
     statement = where_in(statement, col(Document.language), filters.language)
     statement = where_range(
         statement, col(Document.published_on), filters.published_from, filters.published_to

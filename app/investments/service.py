@@ -134,7 +134,7 @@ def list_investments(
     f = filters
     statement = select(Investment)
     if f.q is not None:
-        statement = statement.where(search_condition(col(Investment.search_text), f.q))
+        statement = statement.where(search_condition(session, Investment, f.q))
     statement = where_in(statement, col(Investment.kind), f.kind)
     statement = where_in(statement, col(Investment.status), f.status)
     if f.investor_id is not None:

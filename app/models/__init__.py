@@ -7,6 +7,7 @@ from app.models.tables import (
     Investment,
     InvestmentParticipant,
     Organization,
+    SearchName,
     metadata,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "Investment",
     "InvestmentParticipant",
     "Organization",
+    "SearchName",
     "metadata",
 ]

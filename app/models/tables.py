@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from app.models.base import metadata
@@ -18,6 +18,7 @@ __all__ = [
     "Investment",
     "InvestmentParticipant",
     "Organization",
+    "SearchName",
     "metadata",
 ]
 
@@ -162,3 +163,32 @@ class Citation(SQLModel, table=True):
     stance: str = Field(default="support", max_length=16)
     attributed_to: str | None = None
     note: str | None = None
+
+
+# Compared byte-wise on PostgreSQL too (as SQLite does), so that a range `key >= 'abc' AND
+# key < 'abd'` is exactly "starts with abc" and sorts the same on both databases.
+SEARCH_KEY = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+
+class SearchName(SQLModel, table=True):
+    """One name, alias or title of a searchable item, folded (app/search; the write path keeps
+    it in step). A name has a row per word it is indexed from: `word` 0 is the whole name.
+
+    Not in this metadata (migration 0002): on PostgreSQL a trigram index on `grams`, on
+    SQLite the FTS5 table `search_names_fts` kept in step by triggers.
+    """
+
+    __tablename__ = "search_names"
+    __table_args__ = (Index("ix_search_names_entity", "entity_type", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_type: str = Field(max_length=32)
+    entity_id: str = Field(max_length=100)
+    name: str  # as written
+    is_primary: bool = False  # the item's name (else an alias)
+    word: int = 0
+    # The compact folded name from word `word` on (app.text.word_keys): prefix searches.
+    key: str = Field(sa_column=Column(SEARCH_KEY, nullable=False, index=True))
+    # On whole-name rows (word 0), app.text.trigram_text of the name, else "": substring and
+    # typo searches.
+    grams: str

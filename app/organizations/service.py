@@ -85,7 +85,7 @@ def list_organizations(
 ) -> tuple[list[dict[str, Any]], str | None]:
     statement = select(Organization)
     if filters.q is not None:
-        statement = statement.where(search_condition(col(Organization.search_text), filters.q))
+        statement = statement.where(search_condition(session, Organization, filters.q))
     statement = where_in(statement, col(Organization.kind), filters.kind)
     statement = where_in(statement, col(Organization.country), filters.country)
     statement = where_in(statement, col(Organization.parent_id), filters.parent_id)
