@@ -1,0 +1,1 @@
+"""The graph of organizations, models, chips and investments, as JSON or GraphML."""

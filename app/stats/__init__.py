@@ -1,0 +1,1 @@
+"""Aggregates over the dataset, computed by the database."""
