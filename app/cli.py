@@ -1,23 +1,39 @@
-"""Command line: `python -m app.cli migrate | seed | serve`."""
+"""Command line: `python -m app.cli migrate | seed | serve | start`."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.db import make_engine
 from app.migrate import upgrade
 from app.models import Organization
-from app.seeding.loader import SEED_DIR, SeedError, load_seed, read_seed
+from app.ops.logging import configure_logging, log_config
+from app.seeding.loader import (
+    SEED_DIR,
+    SeedError,
+    check_export,
+    load_export,
+    load_seed,
+    read_seed,
+)
 
 console = Console(stderr=True)
+log = logging.getLogger("aifacts.cli")
+
+# Replicas starting together on one PostgreSQL seed one at a time: the others then find data.
+_SEED_LOCK = 7_214_992_332
 
 
 def _migrate() -> int:
@@ -30,18 +46,35 @@ def _migrate() -> int:
     return 0
 
 
-def _seed(seed_dir: Path, if_empty: bool) -> int:
+def _holds_data(session: Session) -> bool:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SEED_LOCK})
+    return session.exec(select(Organization.id).limit(1)).first() is not None
+
+
+def _seed(seed_dir: Path, if_empty: bool, export: Path | None = None) -> int:
     engine = make_engine(get_settings())
     try:
         with Session(engine) as session:
-            if if_empty and session.exec(select(Organization.id).limit(1)).first():
+            if if_empty and _holds_data(session):
                 console.print("database already seeded; nothing to do")
                 return 0
             try:
-                data = read_seed(seed_dir)
                 with Progress(console=console, transient=True) as progress:
-                    task = progress.add_task("seeding", total=data.size)
-                    summary = load_seed(session, data, advance=lambda: progress.advance(task))
+                    if export is None:
+                        data = read_seed(seed_dir)
+                        task = progress.add_task("seeding", total=data.size)
+                        summary = load_seed(session, data, advance=lambda: progress.advance(task))
+                    else:
+                        # Validated whole before the first write; one transaction.
+                        total = sum(check_export(export).values())
+                        task = progress.add_task("loading the export", total=total)
+                        summary = load_export(
+                            session,
+                            export,
+                            advance=lambda: progress.advance(task),
+                            checked=True,
+                        )
             except SeedError as exc:
                 session.rollback()
                 console.print(
@@ -64,20 +97,63 @@ def _seed(seed_dir: Path, if_empty: bool) -> int:
     return 0
 
 
-def _serve(workers: int) -> int:
+def _exit_cleanly(_sig: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _serve(settings: Settings, workers: int) -> int:
     import uvicorn
 
-    settings = get_settings()
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with the
+    # default handler that ends the process with 143, so a clean stop would look like a crash.
+    # This handler also stops the process at once if the signal comes before uvicorn's own.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     uvicorn.run(
         "app.asgi:app",
         host=settings.host,
         port=settings.port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=log_config(settings),
+        # The app logs each request itself, without the query string uvicorn's line has.
+        access_log=False,
+        server_header=False,
         proxy_headers=True,
         timeout_graceful_shutdown=20,
     )
     return 0
+
+
+def _start(settings: Settings) -> int:
+    """Migrate, seed an empty database when SEED_ON_START is set, serve WORKERS workers."""
+    configure_logging(settings)
+    engine = make_engine(settings)
+    try:
+        upgrade(engine)
+        log.info("database migrated to head")
+        if settings.seed_on_start and not _seed_quietly(engine):
+            return 1
+    finally:
+        engine.dispose()
+    return _serve(settings, settings.workers)
+
+
+def _seed_quietly(engine: Engine) -> bool:
+    """`seed --if-empty`, reported as log lines (the container's logs are JSON)."""
+    with Session(engine) as session:
+        if _holds_data(session):
+            log.info("database already holds data; seed skipped")
+            return True
+        try:
+            summary = load_seed(session, read_seed())
+        except SeedError as exc:
+            log.error("seed rejected, nothing written: %s", exc)
+            return False
+        session.commit()
+    created = sum(n for (_, outcome), n in summary.items() if outcome == "created")
+    log.info("seed loaded: %d items created", created, extra={"items_created": created})
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,16 +161,30 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply every Alembic migration (upgrade head)")
     seed = commands.add_parser("seed", help="load the curated seed (idempotent)")
-    seed.add_argument("--dir", type=Path, default=SEED_DIR, help="seed folder")
+    source = seed.add_mutually_exclusive_group()
+    source.add_argument("--dir", type=Path, default=SEED_DIR, help="seed folder")
     seed.add_argument("--if-empty", action="store_true", help="only when no data is loaded")
+    source.add_argument(
+        "--from-export",
+        type=Path,
+        metavar="FILE",
+        help="load an export (GET /v1/export, NDJSON) instead of the seed folder",
+    )
     serve = commands.add_parser("serve", help="serve the API with uvicorn (HOST, PORT)")
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, default=None, help="default: WORKERS (1)")
+    commands.add_parser(
+        "start",
+        help="migrate, seed when SEED_ON_START and empty, serve (the container's entry point)",
+    )
     args = parser.parse_args(argv)
+    settings = get_settings()
     if args.command == "migrate":
         return _migrate()
     if args.command == "seed":
-        return _seed(args.dir, args.if_empty)
-    return _serve(args.workers)
+        return _seed(args.dir, args.if_empty, args.from_export)
+    if args.command == "start":
+        return _start(settings)
+    return _serve(settings, args.workers or settings.workers)
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def _message(err: Mapping[str, Any]) -> str:
     if "[a-z0-9]" in pattern:
         return "expected ids (lowercase letters, digits and '-'), comma-separated"
     if "[A-Za-z]{2}" in pattern:
-        return "expected two-letter codes, comma-separated (e.g. CN,AE)"
+        return "expected two-letter codes, comma-separated"
     return str(err["msg"])
 
 
@@ -126,7 +126,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem(request, exc.status_code, detail, headers=exc.headers)
 
 
+# SQLSTATE of a statement the server cancelled (here: after STATEMENT_TIMEOUT_S).
+_QUERY_CANCELED = "57014"
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) == _QUERY_CANCELED:
+        log.warning("statement cancelled by the statement timeout")
+        return problem(
+            request,
+            503,
+            "The query ran longer than the database allows and was cancelled; try again shortly.",
+            headers={"Retry-After": "2"},
+        )
     log.warning("database unavailable: %s", exc.__class__.__name__)
     return problem(
         request,

@@ -21,9 +21,14 @@ from app.config import Settings, get_settings
 from app.db import make_engine
 from app.documents.router import router as documents_router
 from app.errors import install_error_handlers, problem
+from app.export.router import router as export_router
+from app.graph.router import router as graph_router
 from app.investments.router import router as investments_router
 from app.jsonutil import JSONResponse
+from app.ops import install_ops
 from app.organizations.router import router as organizations_router
+from app.search.router import router as search_router
+from app.stats.router import router as stats_router
 
 DESCRIPTION = """
 Facts about the AI landscape — models, organizations, investments, and which chips support
@@ -63,6 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         chip_support_router,
         investments_router,
         documents_router,
+        search_router,
+        export_router,
+        graph_router,
+        stats_router,
     ):
         app.include_router(router)
 
@@ -91,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return problem(request, 503, "The database is not answering.")
         return {"status": "ready"}
 
+    install_ops(app, settings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
