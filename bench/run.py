@@ -158,9 +158,32 @@ def our_kinds(base: str) -> dict[str, str]:
     return kinds
 
 
+def prepare_seeded_sqlite() -> str:
+    """A fresh SQLite database made by the migrations and loaded with the seed."""
+    path = RESULTS / "bench.db"
+    RESULTS.mkdir(exist_ok=True)
+    for stale in RESULTS.glob("bench.db*"):
+        stale.unlink()
+    url = f"sqlite:///{path}"
+    env = {**os.environ, "DATABASE_URL": url}
+    for command in (["migrate"], ["seed"]):
+        subprocess.run(
+            [PYTHON, "-m", "app.cli", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
+    return url
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument(
+        "--database-url",
+        help="the database to serve (default: a fresh seeded SQLite under bench/results/)",
+    )
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server")
     parser.add_argument("--connections", type=int, default=32)
@@ -171,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
-    database_url = args.database_url or f"sqlite:///{ROOT / 'data' / 'aifacts.db'}"
+    database_url = args.database_url or prepare_seeded_sqlite()
     load = {"duration": args.duration, "connections": args.connections, "threads": args.threads}
     results: list[Result] = []
 

@@ -140,7 +140,9 @@ class RequestContextMiddleware:
         request_id = _request_id(scope)
         request_id_var.set(request_id)
         start = time.perf_counter()
-        status = 500
+        # Stays 499 (nginx's "client closed request") only when nothing was answered and
+        # nothing raised: the client went away first (e.g. in the middle of a stream).
+        status = 499
         started = False
 
         async def send_with_id(message: Message) -> None:
