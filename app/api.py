@@ -11,6 +11,7 @@ from fastapi import Path, Query, Request
 from pydantic import BaseModel, BeforeValidator, Field
 from starlette.responses import Response
 
+from app.errors import InvalidParameter
 from app.jsonutil import dumps
 from app.listing import DEFAULT_LIMIT, MAX_LIMIT, SortSpec
 
@@ -39,7 +40,12 @@ class Problem(BaseModel):
 
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No item with that id.", "content": _PROBLEM, "model": Problem}
+    404: {"description": "No item with that id.", "content": _PROBLEM, "model": Problem},
+    410: {
+        "description": "The item was deleted; its history is linked (rel=history).",
+        "content": _PROBLEM,
+        "model": Problem,
+    },
 }
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {"description": "An invalid parameter.", "content": _PROBLEM, "model": Problem}
@@ -119,6 +125,36 @@ AsOfQuery = Annotated[
     Query(description="The facts known on this date: announced on or before it (YYYY-MM-DD)."),
 ]
 
+# RFC 3339 date-time (knowledge time: the dataset as recorded at that instant).
+TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[Zz]|[+-]\d{2}:\d{2})"
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
+
+
+def parse_timestamp(value: str, name: str = "as_of") -> dt.datetime:
+    """An RFC 3339 timestamp as naive UTC; 422 naming the parameter when it is not one."""
+    if not _TIMESTAMP.fullmatch(value):
+        raise InvalidParameter(name, "expected an RFC 3339 timestamp, e.g. 2026-11-23T14:00:00Z")
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
+    except ValueError as exc:
+        raise InvalidParameter(name, f"not a valid timestamp: {exc}") from exc
+    if parsed.tzinfo is None:
+        raise InvalidParameter(name, "the timestamp needs a time zone (Z or +hh:mm)")
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+KnownAsOf = Annotated[
+    str | None,
+    Query(
+        pattern=f"^{TIMESTAMP_PATTERN}$",
+        max_length=40,
+        description=(
+            "An RFC 3339 timestamp (`2026-11-23T14:00:00Z`): the item as the dataset recorded"
+            " it at that instant (404 if it did not exist then, 410 if deleted by then)."
+        ),
+    ),
+]
+
 ItemId = Annotated[str, Path(description="The item's slug id.")]
 RefFilter = Annotated[
     str | None,
@@ -139,12 +175,39 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def etag_of(content: Any) -> str:
+    """The strong ETag GET serves for this representation."""
+    return _etag(dumps(content))
+
+
+def if_match_matches(header: str, etag: str) -> bool:
+    """If-Match compares strongly: a weak tag never matches; `*` matches any current item."""
+    if header.strip() == "*":
+        return True
+    return any(tag.strip() == etag for tag in header.split(","))
+
+
+def written_json(
+    content: Any, *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """The answer to a write: the new representation with its ETag (not cached)."""
+    body = dumps(content)
+    all_headers = {**(headers or {}), "ETag": _etag(body), "Cache-Control": "no-store"}
+    return Response(
+        body, status_code=status_code, media_type="application/json", headers=all_headers
+    )
+
+
 def cacheable_json(
     request: Request, content: Any, headers: dict[str, str] | None = None
 ) -> Response:
     """JSON with a strong ETag (a hash of the body); 304 when the client already has it."""
     body = dumps(content)
-    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    etag = _etag(body)
     all_headers = {**(headers or {}), "ETag": etag, "Cache-Control": CACHE_CONTROL}
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=all_headers)

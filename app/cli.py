@@ -1,4 +1,4 @@
-"""Command line: `python -m app.cli migrate | seed | serve | start`."""
+"""Command line: `python -m app.cli migrate | seed | serve | start | keys`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
+from app.auth.service import SCOPES, create_key, list_keys, revoke_key
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.migrate import upgrade
@@ -97,6 +98,49 @@ def _seed(seed_dir: Path, if_empty: bool, export: Path | None = None) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    """`keys create NAME --scope ...` (prints the key once), `keys list`, `keys revoke ID`."""
+    engine = make_engine(get_settings())
+    try:
+        with Session(engine) as session:
+            if args.keys_command == "create":
+                try:
+                    row, key = create_key(session, name=args.name, scopes=args.scope or ["write"])
+                except ValueError as exc:
+                    console.print(str(exc), markup=False)
+                    return 2
+                session.commit()
+                console.print(
+                    f"key {row.id!r} ({row.name}, scopes {','.join(row.scopes)}); it is shown"
+                    " only now:",
+                    markup=False,
+                )
+                print(key)
+                return 0
+            if args.keys_command == "list":
+                table = Table(title="API keys")
+                for column in ("id", "name", "scopes", "created", "revoked"):
+                    table.add_column(column)
+                for row in list_keys(session):
+                    table.add_row(
+                        row.id,
+                        row.name,
+                        ",".join(row.scopes),
+                        f"{row.created_at:%Y-%m-%d %H:%M:%S}",
+                        f"{row.revoked_at:%Y-%m-%d %H:%M:%S}" if row.revoked_at else "",
+                    )
+                console.print(table)
+                return 0
+            if not revoke_key(session, args.id):
+                console.print(f"no key {args.id!r}", markup=False)
+                return 1
+            session.commit()
+            console.print(f"key {args.id!r} revoked", markup=False)
+            return 0
+    finally:
+        engine.dispose()
+
+
 def _exit_cleanly(_sig: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
@@ -176,12 +220,27 @@ def main(argv: list[str] | None = None) -> int:
         "start",
         help="migrate, seed when SEED_ON_START and empty, serve (the container's entry point)",
     )
+    keys = commands.add_parser("keys", help="API keys for the write API")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="make a key (printed once, on stdout)")
+    create.add_argument("name", help="who or what uses the key (recorded in the history)")
+    create.add_argument(
+        "--scope",
+        action="append",
+        choices=SCOPES,
+        help="read, write or admin (repeatable; default: write)",
+    )
+    key_commands.add_parser("list", help="list keys (never the secrets)")
+    revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("id", help="the key's id (the 8 characters after `af_`)")
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "migrate":
         return _migrate()
     if args.command == "seed":
         return _seed(args.dir, args.if_empty, args.from_export)
+    if args.command == "keys":
+        return _keys(args)
     if args.command == "start":
         return _start(settings)
     return _serve(settings, args.workers or settings.workers)

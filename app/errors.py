@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.jsonutil import dumps
 
@@ -26,10 +27,17 @@ class AppError(Exception):
     status: int = 500
     title: str | None = None
 
-    def __init__(self, detail: str, *, errors: Sequence[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors) if errors else None
+        self.headers = dict(headers or {})
 
 
 class NotFound(AppError):
@@ -51,6 +59,51 @@ class InvalidParameter(AppError):
 
 class ServiceUnavailable(AppError):
     status = 503
+
+
+AUTH_REALM = 'Bearer realm="aifacts"'
+
+
+class Unauthorized(AppError):
+    """No API key, or one that is not known (401 with a Bearer challenge)."""
+
+    status = 401
+
+    def __init__(self, detail: str, *, invalid_token: bool = False) -> None:
+        challenge = AUTH_REALM + (', error="invalid_token"' if invalid_token else "")
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class Forbidden(AppError):
+    """A known key without the scope the operation needs, or a revoked key (403)."""
+
+    status = 403
+
+    def __init__(self, detail: str, *, scope: str | None = None) -> None:
+        challenge = AUTH_REALM + ', error="insufficient_scope"'
+        if scope:
+            challenge += f', scope="{scope}"'
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class Conflict(AppError):
+    status = 409
+
+
+class Gone(AppError):
+    status = 410
+
+
+class PreconditionFailed(AppError):
+    status = 412
+
+
+class PreconditionRequired(AppError):
+    status = 428
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
 
 
 def problem(
@@ -82,7 +135,9 @@ def _loc(loc: Sequence[Any]) -> list[str | int]:
 
 async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    return problem(request, exc.status, exc.detail, title=exc.title, errors=exc.errors)
+    return problem(
+        request, exc.status, exc.detail, title=exc.title, errors=exc.errors, headers=exc.headers
+    )
 
 
 _CHOICES = re.compile(r"\(\?:([a-z0-9_|]+)\)")
@@ -123,7 +178,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No resource at {request.url.path}."
-    return problem(request, exc.status_code, detail, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return problem(request, exc.status_code, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "GET"}
+
+    def visit(routes: Sequence[Any]) -> None:
+        for route in routes:
+            router = getattr(route, "original_router", None)
+            if router is not None:  # an included router: its own routes
+                visit(router.routes)
+                continue
+            route_methods = getattr(route, "methods", None)
+            if route_methods and route.matches(scope)[0] != Match.NONE:
+                methods.update(route_methods)
+
+    visit(request.app.routes)
+    return ", ".join(sorted(methods))
 
 
 # SQLSTATE of a statement the server cancelled (here: after STATEMENT_TIMEOUT_S).

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Self
+import datetime as dt
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from app.citations.schemas import CitationIn
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Text = Annotated[str, StringConstraints(max_length=5000)]
+
+
+def _no_number_dates(value: Any) -> Any:
+    # Pydantic's lax mode reads 0 as 1970-01-01: an input date is YYYY-MM-DD.
+    if isinstance(value, int | float):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+InputDate = Annotated[dt.date, BeforeValidator(_no_number_dates)]
 
 
 class FactIn(BaseModel):

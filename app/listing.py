@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import InvalidParameter, NotFound
+from app.history.service import raise_if_deleted
 from app.search.service import matching_condition
 
 T = TypeVar("T", bound=SQLModel)
@@ -206,7 +207,23 @@ _ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
 def get_or_404(session: Session, model: type[T], label: str, item_id: str) -> T:
     # An id that cannot be a slug cannot exist: answer 404 without asking the database.
-    row = session.get(model, item_id) if _ID_RE.fullmatch(item_id) else None
+    if not _ID_RE.fullmatch(item_id):
+        raise NotFound(label, item_id)
+    row = session.get(model, item_id)
     if row is None:
+        entity_type = _ENTITY_TYPES.get(getattr(model, "__tablename__", ""))
+        if entity_type is not None:
+            # A deleted item answers 410 Gone with a link to its history.
+            raise_if_deleted(session, entity_type, item_id)
         raise NotFound(label, item_id)
     return row
+
+
+_ENTITY_TYPES = {
+    "organizations": "organization",
+    "ai_models": "model",
+    "chips": "chip",
+    "chip_support": "chip_support",
+    "investments": "investment",
+    "documents": "document",
+}

@@ -18,6 +18,7 @@ from app.api import Problem
 from app.chip_support.router import router as chip_support_router
 from app.chips.router import router as chips_router
 from app.config import Settings, get_settings
+from app.curation.router import router as curation_router
 from app.db import make_engine
 from app.documents.router import router as documents_router
 from app.errors import install_error_handlers, problem
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         export_router,
         graph_router,
         stats_router,
+        curation_router,
     ):
         app.include_router(router)
 

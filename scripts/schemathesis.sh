@@ -12,6 +12,8 @@ export HOST=127.0.0.1 PORT=$port LOG_LEVEL=warning
 
 $PY -m app.cli migrate >/dev/null
 $PY -m app.cli seed >/dev/null
+# A write-scope key, so the write operations are reached (not just their 401s).
+KEY=$($PY -m app.cli keys create schemathesis --scope write 2>/dev/null)
 $PY -m app.cli serve >"$workdir/server.log" 2>&1 &
 server=$!
 cleanup() {
@@ -33,7 +35,8 @@ status=0
   --phases examples,coverage,fuzzing \
   --seed 1 \
   --no-color \
-  --request-timeout 10 || status=$?
+  --request-timeout 10 \
+  -H "Authorization: Bearer $KEY" || status=$?
 
 if grep -q "Traceback" "$workdir/server.log"; then
   echo "server logged a traceback:" >&2

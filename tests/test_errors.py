@@ -146,16 +146,22 @@ def test_unknown_route_is_404(client: TestClient, path: str) -> None:
 
 
 @pytest.mark.parametrize("path", ALL_COLLECTIONS)
-@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+# POST on a list is the write API (tests/test_curation_*.py).
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
 def test_wrong_method_on_a_list_is_405(client: TestClient, path: str, method: str) -> None:
     response = client.request(method, path, json={"id": "x"})
     assert_problem(response, 405, instance=path)
     assert "GET" in response.headers["allow"]
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+@pytest.mark.parametrize("method", ["POST", "PUT"])
 def test_wrong_method_on_an_item_is_405(client: TestClient, method: str) -> None:
     assert_problem(client.request(method, "/v1/models/deepseek-r1"), 405)
+    assert_problem(client.request(method, "/v1/documents/kimi-k2-moonshot-ai"), 405)
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+def test_documents_cannot_be_changed_or_deleted(client: TestClient, method: str) -> None:
     assert_problem(client.request(method, "/v1/documents/kimi-k2-moonshot-ai"), 405)
 
 

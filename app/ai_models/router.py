@@ -15,6 +15,7 @@ from app.api import (
     Disputed,
     IdList,
     ItemId,
+    KnownAsOf,
     NullTest,
     Page,
     PageParams,
@@ -27,6 +28,7 @@ from app.chip_support.router import ChipSupportPage, ChipSupportQuery, ChipSuppo
 from app.chip_support.schemas import ChipSupportPublic
 from app.chip_support.service import list_chip_support
 from app.db import SessionDep
+from app.history.views import item_as_of
 from app.listing import get_or_404
 from app.models import AIModel
 from app.streaming import LIST_CONTENT, FormatQuery, respond_list
@@ -108,8 +110,16 @@ def models_list(
 
 
 @router.get("/{id}", response_model=ModelPublic, responses={**NOT_FOUND, **INVALID})
-def models_get(request: Request, session: SessionDep, id: ItemId, view: ModelView) -> Any:
-    """One model with its citations."""
+def models_get(
+    request: Request,
+    session: SessionDep,
+    id: ItemId,
+    view: ModelView,
+    as_of: KnownAsOf = None,
+) -> Any:
+    """One model with its citations. `as_of=<timestamp>`: as recorded then."""
+    if as_of is not None:
+        return item_as_of(request, session, "model", id, as_of, view)
     return item_response(request, get_model(session=session, model_id=id, view=view))
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from app.citations.schemas import CitationPublic
 from app.documents.schemas import DocumentPublic
-from app.facts_base import FactIn, Name, Slug, Text
+from app.facts_base import FactIn, InputDate, Name, Slug, Text
 from app.organizations.schemas import OrganizationPublic
 
 
@@ -51,7 +51,7 @@ class ModelCreate(FactIn):
     active_parameters: int | None = Field(default=None, ge=1, le=10**15)
     open_weights: bool | None = None
     reasoning: bool | None = None
-    release_date: dt.date | None = None
+    release_date: InputDate | None = None
     release_date_precision: DatePrecision | None = None
     license: Name | None = None
     description: Text | None = None

@@ -12,6 +12,7 @@ from app.api import (
     Disputed,
     IdList,
     ItemId,
+    KnownAsOf,
     NullTest,
     Page,
     PageParams,
@@ -30,6 +31,7 @@ from app.chip_support.service import (
     list_chip_support,
 )
 from app.db import SessionDep
+from app.history.views import item_as_of
 from app.streaming import LIST_CONTENT, FormatQuery, respond_list
 from app.views import View, view_params
 
@@ -93,7 +95,13 @@ def chip_support_list(
 
 @router.get("/{id}", response_model=ChipSupportPublic, responses={**NOT_FOUND, **INVALID})
 def chip_support_get(
-    request: Request, session: SessionDep, id: ItemId, view: ChipSupportView
+    request: Request,
+    session: SessionDep,
+    id: ItemId,
+    view: ChipSupportView,
+    as_of: KnownAsOf = None,
 ) -> Any:
-    """One chip-support relation with its citations."""
+    """One chip-support relation with its citations. `as_of=<timestamp>`: as recorded then."""
+    if as_of is not None:
+        return item_as_of(request, session, "chip_support", id, as_of, view)
     return item_response(request, get_chip_support(session=session, chip_support_id=id, view=view))

@@ -10,7 +10,7 @@ from app.ai_models.schemas import DatePrecision, ModelPublic
 from app.chips.schemas import ChipPublic
 from app.citations.schemas import CitationPublic
 from app.documents.schemas import DocumentPublic
-from app.facts_base import FactIn, Slug, Text
+from app.facts_base import FactIn, InputDate, Slug, Text
 from app.organizations.schemas import OrganizationPublic
 
 
@@ -49,7 +49,7 @@ class ChipSupportCreate(FactIn):
     chip_id: Slug | None = None
     vendor_id: Slug | None = None
     relation: Relation
-    announced_on: dt.date | None = None
+    announced_on: InputDate | None = None
     announced_on_precision: DatePrecision | None = None
     description: Text | None = None
 

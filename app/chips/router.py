@@ -10,6 +10,7 @@ from app.api import (
     Disputed,
     IdList,
     ItemId,
+    KnownAsOf,
     NullTest,
     Page,
     PageParams,
@@ -21,6 +22,7 @@ from app.api import (
 from app.chips.schemas import ChipPublic
 from app.chips.service import FIELDS, INCLUDES, SORT, ChipFilters, get_chip, list_chips
 from app.db import SessionDep
+from app.history.views import item_as_of
 from app.streaming import LIST_CONTENT, FormatQuery, respond_list
 from app.views import View, view_params
 
@@ -65,6 +67,14 @@ def chips_list(
 
 
 @router.get("/{id}", response_model=ChipPublic, responses={**NOT_FOUND, **INVALID})
-def chips_get(request: Request, session: SessionDep, id: ItemId, view: ChipView) -> Any:
-    """One chip with its citations."""
+def chips_get(
+    request: Request,
+    session: SessionDep,
+    id: ItemId,
+    view: ChipView,
+    as_of: KnownAsOf = None,
+) -> Any:
+    """One chip with its citations. `as_of=<timestamp>`: as recorded then."""
+    if as_of is not None:
+        return item_as_of(request, session, "chip", id, as_of, view)
     return item_response(request, get_chip(session=session, chip_id=id, view=view))

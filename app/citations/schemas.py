@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 Stance = Literal["support", "dispute"]
 
@@ -27,8 +27,8 @@ class CitationIn(BaseModel):
 
     document_id: str = Field(min_length=1, max_length=100)
     quote: str = Field(min_length=1, max_length=5000)
-    start: int | None = Field(default=None, ge=0)
-    end: int | None = Field(default=None, ge=0)
+    start: StrictInt | None = Field(default=None, ge=0)
+    end: StrictInt | None = Field(default=None, ge=0)
     field: str | None = Field(default=None, max_length=64)
     stance: Stance = "support"
     attributed_to: str | None = Field(default=None, max_length=200)

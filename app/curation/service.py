@@ -15,6 +15,8 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, delete, select
 
 from app.ai_models.schemas import ModelCreate
@@ -22,8 +24,15 @@ from app.chip_support.schemas import ChipSupportCreate
 from app.chips.schemas import ChipCreate
 from app.citations.schemas import CitationIn
 from app.documents.schemas import DocumentCreate
-from app.errors import AppError
+from app.errors import AppError, Conflict, PreconditionFailed
 from app.facts_base import FactIn
+from app.history.service import (
+    current_state,
+    diff_states,
+    has_history,
+    record,
+    revision_count,
+)
 from app.investments.schemas import InvestmentCreate
 from app.models import (
     AIModel,
@@ -36,7 +45,7 @@ from app.models import (
     Organization,
 )
 from app.organizations.schemas import OrganizationCreate
-from app.search.service import replace_search_names
+from app.search.service import delete_search_names, replace_search_names
 from app.text import repair_text, search_key
 
 
@@ -184,16 +193,63 @@ def _replace_children(
     return True
 
 
-def upsert_fact(session: Session, collection: Collection, payload: FactIn) -> tuple[str, Outcome]:
-    """Create or update one fact with its citations; returns its id and what changed."""
-    fact_id = payload.id
-    if fact_id is None:
-        name = getattr(payload, "name", None)
-        fact_id = slugify(name) if isinstance(name, str) else ""
-        if not fact_id:
-            raise InvalidFact(["id"], "give an id: none can be made from the name")
+def fact_id_for(payload: FactIn) -> str:
+    """The payload's id, or a slug of its name."""
+    if payload.id is not None:
+        return payload.id
+    name = getattr(payload, "name", None)
+    fact_id = slugify(name) if isinstance(name, str) else ""
+    if not fact_id:
+        raise InvalidFact(["id"], "give an id: none can be made from the name")
+    return fact_id
+
+
+def _claim(session: Session, collection: Collection, fact_id: str, expected: int) -> None:
+    """Take the next revision number if the row is still at `expected`, else 412.
+
+    On PostgreSQL a concurrent writer's UPDATE waits for this transaction and then finds the
+    revision moved on; SQLite serializes writers, so the second one finds it moved too.
+    """
+    table: Any = collection.table
+    result = session.execute(
+        update(table)
+        .where(table.id == fact_id, table.revision == expected)
+        .values(revision=table.revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise PreconditionFailed(
+            f"The {collection.entity} {fact_id!r} changed since you read it:"
+            " GET it again and resend with its new ETag in If-Match."
+        )
+    row = session.get(collection.table, fact_id)
+    if row is not None:
+        session.expire(row)
+
+
+def upsert_fact(
+    session: Session,
+    collection: Collection,
+    payload: FactIn,
+    *,
+    actor: str = "seed",
+    reason: str | None = None,
+    given_citations: list[CitationIn] | None = None,
+    expected_revision: int | None = None,
+) -> tuple[str, Outcome]:
+    """Create or update one fact with its citations; returns its id and what changed.
+
+    Every change is recorded as a revision by `actor` (with `given_citations`, by default
+    all of them). With `expected_revision` (the write API), the row must still be at that
+    revision (else PreconditionFailed, nothing written).
+    """
+    fact_id = fact_id_for(payload)
     _check_refs(session, collection, payload)
+    # The citations given with this write are checked first, so errors name their index.
+    given = None if given_citations is None else resolve_citations(session, given_citations)
     citations = resolve_citations(session, payload.citations)
+    if given is None:
+        given = citations
 
     values = payload.model_dump(mode="python", exclude={"id", "citations", "investors"})
     values = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in values.items()}
@@ -203,7 +259,10 @@ def upsert_fact(session: Session, collection: Collection, payload: FactIn) -> tu
         values["search_text"] = search_key(values["name"], values.get("aliases"))
     values["disputed"] = any(c["stance"] == "dispute" for c in citations)
 
+    if expected_revision is not None:
+        _claim(session, collection, fact_id, expected_revision)
     row = session.get(collection.table, fact_id)
+    before = None if row is None else current_state(session, collection.entity, fact_id)
     outcome = Outcome.unchanged
     if row is None:
         row = collection.table(id=fact_id, **values)
@@ -249,14 +308,134 @@ def upsert_fact(session: Session, collection: Collection, payload: FactIn) -> tu
             session, current_investors, desired, table=InvestmentParticipant, owner=owner
         ):
             outcome = outcome if outcome is Outcome.created else Outcome.updated
+    if outcome is Outcome.updated and expected_revision is None:
+        row.revision = row.revision + 1  # type: ignore[attr-defined]
     session.flush()
+    if outcome is not Outcome.unchanged or expected_revision is not None:
+        session.refresh(row)
+        after = current_state(session, collection.entity, fact_id)
+        record(
+            session,
+            entity_type=collection.entity,
+            entity_id=fact_id,
+            revision=row.revision,  # type: ignore[attr-defined]
+            action="create" if outcome is Outcome.created else "update",
+            actor=actor,
+            reason=reason,
+            diff=diff_states(before, after),
+            citations=given,
+            state=after,
+        )
     return fact_id, outcome
 
 
-def upsert_document(session: Session, payload: DocumentCreate) -> tuple[str, Outcome]:
-    """Store a document's repaired text (and the original when repair changed it)."""
+def create_fact(
+    session: Session,
+    collection: Collection,
+    payload: FactIn,
+    *,
+    actor: str,
+    reason: str | None = None,
+) -> str:
+    """A new fact (the write API's POST): 409 when its id is taken or was ever used."""
+    fact_id = fact_id_for(payload)
+    if session.get(collection.table, fact_id) is not None or has_history(
+        session, collection.entity, fact_id
+    ):
+        raise Conflict(
+            f"A {collection.entity} with id {fact_id!r} exists or existed (ids are never"
+            " reused): give another `id`."
+        )
+    try:
+        upsert_fact(session, collection, payload, actor=actor, reason=reason)
+    except IntegrityError as exc:
+        raise Conflict(
+            f"The {collection.entity} {fact_id!r} could not be created: it was created"
+            " concurrently, or an item it references was just deleted."
+        ) from exc
+    return fact_id
+
+
+# entity -> (table, column, label) of every reference to it that a delete would break
+_REFERRERS: dict[str, tuple[tuple[Any, str, str], ...]] = {
+    "organization": (
+        (Organization, "parent_id", "organization"),
+        (AIModel, "developer_id", "model"),
+        (Chip, "vendor_id", "chip"),
+        (ChipSupport, "vendor_id", "chip-support relation"),
+        (Investment, "recipient_id", "investment"),
+        (InvestmentParticipant, "organization_id", "investment (as participant)"),
+    ),
+    "model": ((ChipSupport, "model_id", "chip-support relation"),),
+    "chip": ((ChipSupport, "chip_id", "chip-support relation"),),
+}
+_MAX_LISTED = 20
+
+
+def _referrers(session: Session, entity: str, fact_id: str) -> list[str]:
+    found: list[str] = []
+    for table, column, label in _REFERRERS.get(entity, ()):
+        key = table.investment_id if table is InvestmentParticipant else table.id
+        statement = select(key).where(getattr(table, column) == fact_id).order_by(key)
+        found.extend(f"{label} {ref!r}" for ref in session.exec(statement.limit(_MAX_LISTED)))
+    return found
+
+
+def delete_fact(
+    session: Session,
+    collection: Collection,
+    fact_id: str,
+    *,
+    expected_revision: int,
+    actor: str,
+    reason: str | None = None,
+) -> None:
+    """Remove a fact, its citations and search names; its history stays (410 afterwards).
+
+    Nothing cascades: a fact other facts reference answers 409 listing them.
+    """
+    referrers = _referrers(session, collection.entity, fact_id)
+    if referrers:
+        shown = ", ".join(referrers[:_MAX_LISTED])
+        more = " and more" if len(referrers) > _MAX_LISTED else ""
+        raise Conflict(
+            f"The {collection.entity} {fact_id!r} is referenced by {shown}{more}:"
+            " change or delete those first."
+        )
+    _claim(session, collection, fact_id, expected_revision)
+    before = current_state(session, collection.entity, fact_id)
+    session.execute(
+        delete(Citation).where(
+            col(Citation.entity_type) == collection.entity, col(Citation.entity_id) == fact_id
+        )
+    )
+    if collection.searchable:
+        delete_search_names(session, entity_type=collection.entity, entity_id=fact_id)
+    if collection.table is Investment:
+        session.execute(
+            delete(InvestmentParticipant).where(col(InvestmentParticipant.investment_id) == fact_id)
+        )
+    table: Any = collection.table
+    session.execute(delete(table).where(table.id == fact_id))
+    session.expunge_all()
+    record(
+        session,
+        entity_type=collection.entity,
+        entity_id=fact_id,
+        revision=expected_revision + 1,
+        action="delete",
+        actor=actor,
+        reason=reason,
+        diff=diff_states(before, None),
+        citations=[],
+        state=None,
+    )
+
+
+def _document_values(payload: DocumentCreate) -> dict[str, Any]:
+    """The stored form of a document: repaired (mojibake, NFC) text, its hash, the original."""
     text = repair_text(payload.text)
-    values: dict[str, Any] = {
+    return {
         "title": payload.title,
         "publisher": payload.publisher,
         "language": payload.language,
@@ -268,20 +447,73 @@ def upsert_document(session: Session, payload: DocumentCreate) -> tuple[str, Out
         "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         "search_text": search_key(payload.title),
     }
+
+
+def _document_id(payload: DocumentCreate) -> str:
     doc_id = payload.id or slugify(payload.title)
     if not doc_id:
         raise InvalidFact(["id"], "give an id: none can be made from the title")
+    return doc_id
+
+
+def _record_document(
+    session: Session, doc_id: str, action: str, actor: str, before: dict[str, Any] | None
+) -> None:
+    after = current_state(session, "document", doc_id)
+    revision = revision_count(session, "document", doc_id) + 1
+    record(
+        session,
+        entity_type="document",
+        entity_id=doc_id,
+        revision=revision,
+        action=action,
+        actor=actor,
+        diff=diff_states(before, after),
+        citations=[],
+        state=after,
+    )
+
+
+def upsert_document(
+    session: Session, payload: DocumentCreate, *, actor: str = "seed"
+) -> tuple[str, Outcome]:
+    """Store a document's repaired text (and the original when repair changed it)."""
+    values = _document_values(payload)
+    doc_id = _document_id(payload)
     row = session.get(Document, doc_id)
     if row is None:
         session.add(Document(id=doc_id, **values))
         session.flush()
         outcome = Outcome.created
+        _record_document(session, doc_id, "create", actor, None)
     else:
+        before = current_state(session, "document", doc_id)
         outcome = Outcome.unchanged
         for key, value in values.items():
             if getattr(row, key) != value:
                 setattr(row, key, value)
                 outcome = Outcome.updated
         session.flush()
+        if outcome is Outcome.updated:
+            _record_document(session, doc_id, "update", actor, before)
     replace_search_names(session, entity_type="document", entity_id=doc_id, names=[payload.title])
     return doc_id, outcome
+
+
+def create_document(session: Session, payload: DocumentCreate, *, actor: str) -> tuple[str, bool]:
+    """The write API's upload: (id, created). The same text again gives the stored document
+    (no duplicate); a new text under a taken id is a conflict."""
+    values = _document_values(payload)
+    existing = session.exec(select(Document.id).where(Document.sha256 == values["sha256"])).first()
+    if existing is not None:
+        return existing, False
+    doc_id = _document_id(payload)
+    if session.get(Document, doc_id) is not None or has_history(session, "document", doc_id):
+        raise Conflict(
+            f"A document with id {doc_id!r} exists with another text: give another `id`."
+        )
+    try:
+        upsert_document(session, payload.model_copy(update={"id": doc_id}), actor=actor)
+    except IntegrityError as exc:
+        raise Conflict(f"The document {doc_id!r} was uploaded concurrently.") from exc
+    return doc_id, True

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from app.facts_base import Name, Slug, Text
+from app.facts_base import InputDate, Name, Slug, Text
 
 
 class DocumentPublic(BaseModel):
@@ -34,6 +34,6 @@ class DocumentCreate(BaseModel):
     publisher: Name | None = None
     language: str = Field(pattern=r"^[a-z]{2}$")
     url: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    published_on: dt.date | None = None
+    published_on: InputDate | None = None
     note: Text | None = None
     text: str = Field(min_length=1, max_length=2_000_000)

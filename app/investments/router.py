@@ -13,6 +13,7 @@ from app.api import (
     Disputed,
     IdList,
     ItemId,
+    KnownAsOf,
     NullTest,
     Page,
     PageParams,
@@ -23,6 +24,7 @@ from app.api import (
     split_values,
 )
 from app.db import SessionDep
+from app.history.views import item_as_of
 from app.investments.schemas import InvestmentKind, InvestmentPublic, InvestmentStatus
 from app.investments.service import (
     FIELDS,
@@ -108,6 +110,14 @@ def investments_list(
 
 
 @router.get("/{id}", response_model=InvestmentPublic, responses={**NOT_FOUND, **INVALID})
-def investments_get(request: Request, session: SessionDep, id: ItemId, view: InvestmentView) -> Any:
-    """One investment with its citations."""
+def investments_get(
+    request: Request,
+    session: SessionDep,
+    id: ItemId,
+    view: InvestmentView,
+    as_of: KnownAsOf = None,
+) -> Any:
+    """One investment with its citations. `as_of=<timestamp>`: as recorded then."""
+    if as_of is not None:
+        return item_as_of(request, session, "investment", id, as_of, view)
     return item_response(request, get_investment(session=session, investment_id=id, view=view))

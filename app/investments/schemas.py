@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from app.ai_models.schemas import DatePrecision
 from app.citations.schemas import CitationPublic
 from app.documents.schemas import DocumentPublic
-from app.facts_base import FactIn, Name, Slug, Text
+from app.facts_base import FactIn, InputDate, Name, Slug, Text
 from app.organizations.schemas import OrganizationPublic
 
 
@@ -96,7 +96,7 @@ class InvestmentCreate(FactIn):
     amount_usd_max: int | None = Field(default=None, ge=0, le=10**15)
     amount_text: Text | None = None
     amount_approximate: bool = False
-    announced_on: dt.date | None = None
+    announced_on: InputDate | None = None
     announced_on_precision: DatePrecision | None = None
     period: Name | None = None
     purpose: Text | None = None

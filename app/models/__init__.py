@@ -1,5 +1,6 @@
 from app.models.tables import (
     AIModel,
+    ApiKey,
     Chip,
     ChipSupport,
     Citation,
@@ -7,12 +8,14 @@ from app.models.tables import (
     Investment,
     InvestmentParticipant,
     Organization,
+    Revision,
     SearchName,
     metadata,
 )
 
 __all__ = [
     "AIModel",
+    "ApiKey",
     "Chip",
     "ChipSupport",
     "Citation",
@@ -20,6 +23,7 @@ __all__ = [
     "Investment",
     "InvestmentParticipant",
     "Organization",
+    "Revision",
     "SearchName",
     "metadata",
 ]

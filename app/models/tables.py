@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from app.models.base import metadata
 
 __all__ = [
     "AIModel",
+    "ApiKey",
     "Chip",
     "ChipSupport",
     "Citation",
@@ -18,9 +20,15 @@ __all__ = [
     "Investment",
     "InvestmentParticipant",
     "Organization",
+    "Revision",
     "SearchName",
     "metadata",
 ]
+
+
+def _revision() -> Column[int]:
+    # Optimistic concurrency: every write of the row adds one (app/curation).
+    return Column(Integer, nullable=False, server_default="1")
 
 
 def _fk(target: str, *, nullable: bool = True, ondelete: str = "RESTRICT") -> Column[str]:
@@ -56,6 +64,7 @@ class Organization(SQLModel, table=True):
     parent_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
     description: str | None = None
     disputed: bool = False
+    revision: int = Field(default=1, sa_column=_revision())
     search_text: str = ""
 
 
@@ -75,6 +84,7 @@ class AIModel(SQLModel, table=True):
     license: str | None = None
     description: str | None = None
     disputed: bool = False
+    revision: int = Field(default=1, sa_column=_revision())
     search_text: str = ""
 
 
@@ -87,6 +97,7 @@ class Chip(SQLModel, table=True):
     vendor_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
     description: str | None = None
     disputed: bool = False
+    revision: int = Field(default=1, sa_column=_revision())
     search_text: str = ""
 
 
@@ -102,6 +113,7 @@ class ChipSupport(SQLModel, table=True):
     announced_on_precision: str | None = Field(default=None, max_length=8)
     description: str | None = None
     disputed: bool = False
+    revision: int = Field(default=1, sa_column=_revision())
 
 
 class Investment(SQLModel, table=True):
@@ -122,6 +134,7 @@ class Investment(SQLModel, table=True):
     status: str = Field(max_length=32, index=True)
     description: str | None = None
     disputed: bool = False
+    revision: int = Field(default=1, sa_column=_revision())
     search_text: str = ""
 
 
@@ -192,3 +205,40 @@ class SearchName(SQLModel, table=True):
     # On whole-name rows (word 0), app.text.trigram_text of the name, else "": substring and
     # typo searches.
     grams: str
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key: the secret is stored only as its SHA-256 (app/auth)."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=16)  # the public part of the key
+    name: str = Field(max_length=100)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secret_sha256: str = Field(max_length=64)
+    created_at: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+    revoked_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+
+
+class Revision(SQLModel, table=True):
+    """One write of one item: who, when, what changed, with which citations (app/history)."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (
+        Index("ix_revisions_entity", "entity_type", "entity_id", "revision"),
+        Index("ix_revisions_recorded_at", "recorded_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_type: str = Field(max_length=32)
+    entity_id: str = Field(max_length=100)
+    revision: int
+    action: str = Field(max_length=16)  # create | update | delete
+    actor: str = Field(max_length=100)
+    recorded_at: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+    reason: str | None = None
+    diff: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    citations: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -15,6 +15,7 @@ from app.api import (
     Disputed,
     IdList,
     ItemId,
+    KnownAsOf,
     NullTest,
     Page,
     PageParams,
@@ -25,6 +26,7 @@ from app.api import (
     split_values,
 )
 from app.db import SessionDep
+from app.history.views import item_as_of
 from app.investments.router import InvestmentPage, InvestmentQuery, InvestmentView
 from app.investments.schemas import InvestmentPublic
 from app.investments.service import list_investments
@@ -96,9 +98,15 @@ def organizations_list(
 
 @router.get("/{id}", response_model=OrganizationPublic, responses={**NOT_FOUND, **INVALID})
 def organizations_get(
-    request: Request, session: SessionDep, id: ItemId, view: OrganizationView
+    request: Request,
+    session: SessionDep,
+    id: ItemId,
+    view: OrganizationView,
+    as_of: KnownAsOf = None,
 ) -> Any:
-    """One organization with its citations."""
+    """One organization with its citations. `as_of=<timestamp>`: as recorded then."""
+    if as_of is not None:
+        return item_as_of(request, session, "organization", id, as_of, view)
     return item_response(request, get_organization(session=session, organization_id=id, view=view))
 
 

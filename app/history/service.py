@@ -1,0 +1,255 @@
+"""Revisions: every write of every item, for its history, the changes feed and `as_of`.
+
+A revision keeps who wrote (the key's name, or "seed"), when (UTC, microseconds), what
+changed (`diff`: {field: [old, new]}), the citations given, an optional reason, and the
+item's default representation after the write (`state`; null for a delete).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlmodel import Session, col, func, select
+
+from app.errors import Gone, NotFound
+from app.jsonutil import dumps
+from app.models import Revision
+
+# entity type -> the path of its collection
+ENTITY_PATHS = {
+    "organization": "organizations",
+    "model": "models",
+    "chip": "chips",
+    "chip_support": "chip-support",
+    "investment": "investments",
+    "document": "documents",
+}
+LABELS = {
+    "organization": "organization",
+    "model": "model",
+    "chip": "chip",
+    "chip_support": "chip-support relation",
+    "investment": "investment",
+    "document": "document",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC with microseconds: how every revision time is stored, on both databases."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def plain(value: Any) -> Any:
+    """JSON-plain (dates as strings), as stored in the JSON columns and served."""
+    return orjson.loads(dumps(value))
+
+
+def _getters() -> dict[str, Callable[[Session, str], dict[str, Any]]]:
+    # Imported here: the collection services import app.listing, which imports this module.
+    from app.ai_models.service import get_model
+    from app.chip_support.service import get_chip_support
+    from app.chips.service import get_chip
+    from app.documents.service import document_public
+    from app.investments.service import get_investment
+    from app.models import Document
+    from app.organizations.service import get_organization
+
+    def document(session: Session, item_id: str) -> dict[str, Any]:
+        row = session.get(Document, item_id)
+        if row is None:
+            raise NotFound("document", item_id)
+        return document_public(row)
+
+    return {
+        "organization": lambda s, i: get_organization(session=s, organization_id=i),
+        "model": lambda s, i: get_model(session=s, model_id=i),
+        "chip": lambda s, i: get_chip(session=s, chip_id=i),
+        "chip_support": lambda s, i: get_chip_support(session=s, chip_support_id=i),
+        "investment": lambda s, i: get_investment(session=s, investment_id=i),
+        "document": document,
+    }
+
+
+def current_state(session: Session, entity_type: str, entity_id: str) -> dict[str, Any]:
+    """The item's default representation (GET without include or fields), JSON-plain."""
+    result: dict[str, Any] = plain(_getters()[entity_type](session, entity_id))
+    return result
+
+
+def diff_states(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any]:
+    """{field: [old, new]} for each value that differs (citations are listed apart)."""
+    old = old or {}
+    new = new or {}
+    keys = [k for k in dict.fromkeys([*old, *new]) if k != "citations"]
+    return {k: [old.get(k), new.get(k)] for k in keys if old.get(k) != new.get(k)}
+
+
+def record(
+    session: Session,
+    *,
+    entity_type: str,
+    entity_id: str,
+    revision: int,
+    action: str,
+    actor: str,
+    diff: dict[str, Any],
+    citations: list[dict[str, Any]],
+    state: dict[str, Any] | None,
+    reason: str | None = None,
+    at: dt.datetime | None = None,
+) -> Revision:
+    row = Revision(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        revision=revision,
+        action=action,
+        actor=actor,
+        recorded_at=at or utcnow(),
+        reason=reason,
+        diff=plain(diff),
+        citations=plain(citations),
+        state=state,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _latest(session: Session, entity_type: str, entity_id: str) -> Revision | None:
+    statement = (
+        select(Revision)
+        .where(Revision.entity_type == entity_type, Revision.entity_id == entity_id)
+        .order_by(col(Revision.id).desc())
+        .limit(1)
+    )
+    return session.exec(statement).first()
+
+
+def history_path(entity_type: str, entity_id: str) -> str:
+    return f"/v1/{ENTITY_PATHS[entity_type]}/{entity_id}/history"
+
+
+def gone(entity_type: str, entity_id: str, when: dt.datetime) -> Gone:
+    path = history_path(entity_type, entity_id)
+    return Gone(
+        f"The {LABELS[entity_type]} {entity_id!r} was deleted on {when.isoformat()}Z;"
+        f" its history is at {path}.",
+        headers={"Link": f'<{path}>; rel="history"'},
+    )
+
+
+def raise_if_deleted(session: Session, entity_type: str, entity_id: str) -> None:
+    """410 Gone when the item's last revision is a delete (called once the row is missing)."""
+    latest = _latest(session, entity_type, entity_id)
+    if latest is not None and latest.action == "delete":
+        raise gone(entity_type, entity_id, latest.recorded_at)
+
+
+def revision_public(row: Revision) -> dict[str, Any]:
+    return {
+        "revision": row.revision,
+        "action": row.action,
+        "actor": row.actor,
+        "recorded_at": row.recorded_at.isoformat() + "Z",
+        "reason": row.reason,
+        "diff": row.diff,
+        "citations": row.citations,
+    }
+
+
+def list_history(session: Session, entity_type: str, entity_id: str) -> list[dict[str, Any]]:
+    statement = (
+        select(Revision)
+        .where(Revision.entity_type == entity_type, Revision.entity_id == entity_id)
+        .order_by(col(Revision.id))
+    )
+    rows = session.exec(statement).all()
+    if not rows:
+        raise NotFound(LABELS[entity_type], entity_id)
+    return [revision_public(r) for r in rows]
+
+
+def state_at(session: Session, entity_type: str, entity_id: str, at: dt.datetime) -> dict[str, Any]:
+    """The item as recorded at `at`: 404 if it did not exist then, 410 if deleted by then."""
+    statement = (
+        select(Revision)
+        .where(
+            Revision.entity_type == entity_type,
+            Revision.entity_id == entity_id,
+            col(Revision.recorded_at) <= to_utc(at),
+        )
+        .order_by(col(Revision.id).desc())
+        .limit(1)
+    )
+    row = session.exec(statement).first()
+    if row is None:
+        raise NotFound(LABELS[entity_type], entity_id)
+    if row.action == "delete" or row.state is None:
+        raise gone(entity_type, entity_id, row.recorded_at)
+    return dict(row.state)
+
+
+def list_at(
+    session: Session, entity_type: str, at: dt.datetime, *, after: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The latest non-deleted revision of each item at `at`, by id, `limit` a page."""
+    latest = (
+        select(func.max(Revision.id))
+        .where(Revision.entity_type == entity_type, col(Revision.recorded_at) <= to_utc(at))
+        .group_by(col(Revision.entity_id))
+    )
+    statement = select(Revision).where(col(Revision.id).in_(latest), Revision.action != "delete")
+    if after is not None:
+        statement = statement.where(col(Revision.entity_id) > after)
+    statement = statement.order_by(col(Revision.entity_id)).limit(limit + 1)
+    rows = list(session.exec(statement))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [dict(r.state or {}) for r in rows]
+    return items, (rows[-1].entity_id if more else None)
+
+
+def list_changes(
+    session: Session, *, since: int, limit: int
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """Every write after the cursor `since` (a revision's id), oldest first; with the cursor
+    of the last one returned (`since` when none) and whether more follow."""
+    statement = (
+        select(Revision).where(col(Revision.id) > since).order_by(col(Revision.id)).limit(limit + 1)
+    )
+    rows = list(session.exec(statement))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    data = [
+        {
+            "cursor": str(r.id),
+            "collection": ENTITY_PATHS.get(r.entity_type, r.entity_type),
+            "entity_type": r.entity_type,
+            "id": r.entity_id,
+            **revision_public(r),
+            "state": r.state,
+        }
+        for r in rows
+    ]
+    last = rows[-1].id if rows and rows[-1].id is not None else since
+    return data, last, more
+
+
+def has_history(session: Session, entity_type: str, entity_id: str) -> bool:
+    return _latest(session, entity_type, entity_id) is not None
+
+
+def revision_count(session: Session, entity_type: str, entity_id: str) -> int:
+    statement = select(func.count()).where(
+        Revision.entity_type == entity_type, Revision.entity_id == entity_id
+    )
+    return int(session.exec(statement).one())
