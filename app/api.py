@@ -3,7 +3,7 @@
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -59,10 +59,10 @@ class PageParams:
     sort: str | None
 
 
-def page_params(spec: SortSpec) -> Callable[..., PageParams]:
+def page_params(spec: SortSpec) -> Callable[..., Awaitable[PageParams]]:
     """The `limit`, `cursor` and `sort` parameters of one collection (sort fields checked)."""
 
-    def dependency(
+    async def dependency(
         limit: Annotated[
             int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (1–{MAX_LIMIT}).")
         ] = DEFAULT_LIMIT,

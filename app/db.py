@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,7 +54,7 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """Commit when the request succeeds, roll back when anything raises."""
     engine: Engine = request.app.state.engine
     with Session(engine, expire_on_commit=False) as session:

@@ -1,6 +1,6 @@
 """`include=` expansions and `fields=` selection, shared by every collection."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -41,11 +41,11 @@ def _split(raw: str | None) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()] if raw else []
 
 
-def view_params(includes: Sequence[str], fields: Sequence[str]) -> Callable[..., View]:
+def view_params(includes: Sequence[str], fields: Sequence[str]) -> Callable[..., Awaitable[View]]:
     """The `include` and `fields` parameters of one collection (names checked)."""
     include_doc = ", ".join(includes)
 
-    def dependency(
+    async def dependency(
         include: Annotated[
             str | None,
             Query(

@@ -42,7 +42,7 @@ LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": L
 Count = Annotated[int | None, Query(ge=0, le=10**15)]
 
 
-def _model_filters(
+async def _model_filters(
     q: SearchQuery = None,
     developer_id: IdList = None,
     developer_country: CountryList = None,
@@ -90,7 +90,7 @@ ModelQuery = Annotated[ModelFilters, Depends(_model_filters)]
 
 
 @router.get("", response_model=Page[ModelPublic], responses=LIST_RESPONSES)
-def models_list(
+async def models_list(
     request: Request,
     session: SessionDep,
     page: ModelPage,
@@ -110,7 +110,7 @@ def models_list(
 
 
 @router.get("/{id}", response_model=ModelPublic, responses={**NOT_FOUND, **INVALID})
-def models_get(
+async def models_get(
     request: Request,
     session: SessionDep,
     id: ItemId,
@@ -128,7 +128,7 @@ def models_get(
     response_model=Page[ChipSupportPublic],
     responses={**NOT_FOUND, **LIST_RESPONSES},
 )
-def model_chip_support(
+async def model_chip_support(
     request: Request,
     session: SessionDep,
     id: ItemId,

@@ -42,7 +42,7 @@ RelationList = Annotated[str | None, enum_query([r.value for r in Relation], "re
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 
 
-def _chip_support_filters(
+async def _chip_support_filters(
     model_id: IdList = None,
     chip_id: IdList = None,
     vendor_id: IdList = None,
@@ -74,7 +74,7 @@ ChipSupportQuery = Annotated[ChipSupportFilters, Depends(_chip_support_filters)]
 
 
 @router.get("", response_model=Page[ChipSupportPublic], responses=LIST_RESPONSES)
-def chip_support_list(
+async def chip_support_list(
     request: Request,
     session: SessionDep,
     page: ChipSupportPage,
@@ -94,7 +94,7 @@ def chip_support_list(
 
 
 @router.get("/{id}", response_model=ChipSupportPublic, responses={**NOT_FOUND, **INVALID})
-def chip_support_get(
+async def chip_support_get(
     request: Request,
     session: SessionDep,
     id: ItemId,

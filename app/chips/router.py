@@ -32,7 +32,7 @@ ChipView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 
 
-def _chip_filters(
+async def _chip_filters(
     q: SearchQuery = None,
     vendor_id: IdList = None,
     vendor_id_null: NullTest = None,
@@ -47,7 +47,7 @@ ChipQuery = Annotated[ChipFilters, Depends(_chip_filters)]
 
 
 @router.get("", response_model=Page[ChipPublic], responses=LIST_RESPONSES)
-def chips_list(
+async def chips_list(
     request: Request,
     session: SessionDep,
     page: ChipPage,
@@ -67,7 +67,7 @@ def chips_list(
 
 
 @router.get("/{id}", response_model=ChipPublic, responses={**NOT_FOUND, **INVALID})
-def chips_get(
+async def chips_get(
     request: Request,
     session: SessionDep,
     id: ItemId,

@@ -425,7 +425,7 @@ _CURSOR = r"^(0|[1-9][0-9]{0,17})$"
     responses=INVALID,
     summary="The feed of all writes",
 )
-def changes(
+async def changes(
     request: Request,
     session: SessionDep,
     since: Annotated[

@@ -27,7 +27,7 @@ DocumentPage = Annotated[PageParams, Depends(page_params(SORT))]
 @router.get(
     "", response_model=Page[DocumentPublic], responses={**INVALID, 200: {"content": LIST_CONTENT}}
 )
-def documents_list(
+async def documents_list(
     request: Request,
     session: SessionDep,
     page: DocumentPage,
@@ -64,6 +64,6 @@ def documents_list(
 
 
 @router.get("/{id}", response_model=DocumentDetail, responses=NOT_FOUND)
-def documents_get(request: Request, session: SessionDep, id: ItemId) -> Any:
+async def documents_get(request: Request, session: SessionDep, id: ItemId) -> Any:
     """One document with its full text, so every quote can be checked."""
     return item_response(request, get_document(session=session, document_id=id))

@@ -47,7 +47,7 @@ LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": L
 Usd = Annotated[int | None, Query(ge=0, le=10**15, description="US dollars.")]
 
 
-def _investment_filters(
+async def _investment_filters(
     q: SearchQuery = None,
     kind: KindList = None,
     status: StatusList = None,
@@ -87,7 +87,7 @@ InvestmentQuery = Annotated[InvestmentFilters, Depends(_investment_filters)]
 
 
 @router.get("", response_model=Page[InvestmentPublic], responses=LIST_RESPONSES)
-def investments_list(
+async def investments_list(
     request: Request,
     session: SessionDep,
     page: InvestmentPage,
@@ -110,7 +110,7 @@ def investments_list(
 
 
 @router.get("/{id}", response_model=InvestmentPublic, responses={**NOT_FOUND, **INVALID})
-def investments_get(
+async def investments_get(
     request: Request,
     session: SessionDep,
     id: ItemId,

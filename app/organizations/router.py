@@ -51,7 +51,7 @@ KindList = Annotated[str | None, enum_query([k.value for k in OrganizationKind],
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 
 
-def _organization_filters(
+async def _organization_filters(
     q: SearchQuery = None,
     kind: KindList = None,
     country: CountryList = None,
@@ -77,7 +77,7 @@ OrganizationQuery = Annotated[OrganizationFilters, Depends(_organization_filters
 
 
 @router.get("", response_model=Page[OrganizationPublic], responses=LIST_RESPONSES)
-def organizations_list(
+async def organizations_list(
     request: Request,
     session: SessionDep,
     page: OrganizationPage,
@@ -97,7 +97,7 @@ def organizations_list(
 
 
 @router.get("/{id}", response_model=OrganizationPublic, responses={**NOT_FOUND, **INVALID})
-def organizations_get(
+async def organizations_get(
     request: Request,
     session: SessionDep,
     id: ItemId,
@@ -115,7 +115,7 @@ def organizations_get(
     response_model=Page[ModelPublic],
     responses={**NOT_FOUND, **LIST_RESPONSES},
 )
-def organization_models(
+async def organization_models(
     request: Request,
     session: SessionDep,
     id: ItemId,
@@ -142,7 +142,7 @@ def organization_models(
     response_model=Page[InvestmentPublic],
     responses={**NOT_FOUND, **LIST_RESPONSES},
 )
-def organization_investments(
+async def organization_investments(
     request: Request,
     session: SessionDep,
     id: ItemId,

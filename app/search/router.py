@@ -57,7 +57,7 @@ _EXAMPLE = {
     },
     summary="Search every collection by name, alias or title",
 )
-def search_all(
+async def search_all(
     session: SessionDep,
     q: Annotated[
         str,
