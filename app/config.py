@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     metrics_enabled: bool = True
 
+    # In-process cache of whole GET answers, dropped on every write (any process or replica:
+    # PostgreSQL LISTEN/NOTIFY, SQLite's data_version polled every interval).
+    response_cache_enabled: bool = True
+    response_cache_mb: int = Field(default=64, ge=1)
+    response_cache_entry_kb: int = Field(default=1024, ge=1)
+    dataset_poll_interval_s: float = Field(default=0.25, gt=0, le=1)
+
     @field_validator("database_url")
     @classmethod
     def _normalize_url(cls, value: str) -> str:

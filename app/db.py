@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from app.cache.version import install_write_hooks
 from app.config import Settings
 
 
@@ -31,9 +32,10 @@ def make_engine(settings: Settings) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        install_write_hooks(engine)
         return engine
     timeout_ms = int(settings.statement_timeout_s * 1000)
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
@@ -52,6 +54,9 @@ def make_engine(settings: Settings) -> Engine:
             "keepalives_count": 2,
         },
     )
+    # Every writer announces its commits, so no process serves a cached answer they change.
+    install_write_hooks(engine)
+    return engine
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

@@ -15,6 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import __version__
 from app.ai_models.router import router as models_router
 from app.api import Problem
+from app.cache.middleware import ResponseCacheStats
+from app.cache.version import DatasetVersion
 from app.chip_support.router import router as chip_support_router
 from app.chips.router import router as chips_router
 from app.config import Settings, get_settings
@@ -47,9 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
+        app.state.dataset_version.start(app.state.engine)
         try:
             yield
         finally:
+            app.state.dataset_version.stop()
             app.state.engine.dispose()
 
     app = FastAPIOffline(
@@ -61,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         favicon_url=None,
     )
     app.state.settings = settings
+    app.state.dataset_version = DatasetVersion(settings.dataset_poll_interval_s)
+    app.state.response_cache_stats = ResponseCacheStats()
     install_error_handlers(app)
     for router in (
         organizations_router,

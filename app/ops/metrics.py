@@ -9,22 +9,24 @@ when the numbers matter.
 from __future__ import annotations
 
 import platform
+import time
 from collections.abc import Iterator
 
 from fastapi import FastAPI
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
+    Counter,
+    Histogram,
     Info,
     ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from prometheus_fastapi_instrumentator import Instrumentator
-from prometheus_fastapi_instrumentator import metrics as instruments
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
 
@@ -56,6 +58,77 @@ class PoolCollector(Collector):
                 yield GaugeMetricFamily(name, doc, value=float(read()))
 
 
+class MetricsMiddleware:
+    """Requests and latency per route template, method and status.
+
+    The route is the one the router matched (`scope["route"]`, set on the way back out), so
+    nothing is matched twice; paths that match no route share the handler label "none", so
+    scanners cannot grow the series. Scrapes of /metrics are not counted.
+    """
+
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
+        self.app = app
+        labels = ("method", "status", "handler")
+        self.requests = Counter("http_requests", "Requests answered.", labels, registry=registry)
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Seconds from the request to the start of the answer.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == METRICS_PATH:
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+        answered: float | None = None
+
+        async def send_measured(message: Message) -> None:
+            nonlocal status, answered
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                answered = time.perf_counter()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_measured)
+        finally:
+            route = scope.get("route")
+            handler = getattr(route, "path_format", None) or getattr(route, "path", None)
+            labels = (scope["method"], str(status), handler or "none")
+            self.requests.labels(*labels).inc()
+            self.latency.labels(*labels).observe((answered or time.perf_counter()) - start)
+
+
+class ResponseCacheCollector(Collector):
+    """The response cache's counters, read at scrape time."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        stats = getattr(self.app.state, "response_cache_stats", None)
+        if stats is None:
+            return
+        answers = CounterMetricFamily(
+            "aifacts_response_cache_requests",
+            "GET requests by what the response cache did with them.",
+            labels=["result"],
+        )
+        for result in ("hits", "not_modified", "misses", "bypassed"):
+            answers.add_metric([result], float(getattr(stats, result)))
+        yield answers
+        yield GaugeMetricFamily(
+            "aifacts_response_cache_entries", "Answers kept.", value=float(stats.entries)
+        )
+        yield GaugeMetricFamily(
+            "aifacts_response_cache_bytes", "Bytes kept.", value=float(stats.bytes)
+        )
+
+
 def install_metrics(app: FastAPI) -> None:
     # The *_created series double the output and no dashboard reads them (process-wide switch).
     disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -65,19 +138,9 @@ def install_metrics(app: FastAPI) -> None:
         {"version": __version__, "python": platform.python_version()}
     )
     registry.register(PoolCollector(app))
+    registry.register(ResponseCacheCollector(app))
 
-    instrumentator = Instrumentator(
-        should_group_status_codes=False,
-        # Paths that match no route share one label value, so scanners cannot grow the series.
-        should_group_untemplated=True,
-        excluded_handlers=[f"^{METRICS_PATH}$"],
-        registry=registry,
-    )
-    instrumentator.add(
-        instruments.requests(registry=registry),
-        instruments.latency(buckets=LATENCY_BUCKETS, registry=registry),
-    )
-    instrumentator.instrument(app)
+    app.add_middleware(MetricsMiddleware, registry=registry)
 
     # Not in the OpenAPI document: it is for the scraper, and it is not JSON.
     @app.get(METRICS_PATH, include_in_schema=False)

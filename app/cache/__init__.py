@@ -1,0 +1,1 @@
+"""Whole answers kept in memory until the dataset changes."""
