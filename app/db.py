@@ -28,9 +28,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
+        pool: dict[str, Any] = {}
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+            # Connections to a file are cheap: enough for every worker thread and stream.
+            pool = {"pool_size": 20, "max_overflow": 20, "pool_timeout": 2}
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         install_write_hooks(engine)
         return engine
@@ -71,4 +74,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Closed as soon as the route returns, before the answer is sent: a connection is never held
+# while a slow client reads (reads run on the event loop, which must not wait for the pool).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
