@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel, BeforeValidator, Field
 from starlette.responses import Response
 
@@ -154,6 +154,59 @@ KnownAsOf = Annotated[
         ),
     ),
 ]
+
+_RECORDED = (
+    "RFC 3339 timestamp (`2026-11-23T14:00:00Z`): the items as the dataset recorded them"
+    " at that instant (items created later are left out, items deleted later are kept);"
+    " the filters, `sort`, `include` and `fields` apply to those recorded states."
+)
+
+
+async def _list_as_of(
+    as_of: Annotated[
+        str | None,
+        Query(pattern=f"^{TIMESTAMP_PATTERN}$", max_length=40, description="An " + _RECORDED),
+    ] = None,
+) -> dt.datetime | None:
+    return None if as_of is None else parse_timestamp(as_of)
+
+
+# `as_of` on lists where it has no date meaning: knowledge time only (naive UTC, or None).
+ListAsOf = Annotated[dt.datetime | None, Depends(_list_as_of)]
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """`as_of` on chip support and investments: a date or a timestamp (at most one set)."""
+
+    announced_by: dt.date | None = None  # announced on or before that date
+    known_at: dt.datetime | None = None  # as the dataset recorded it then (naive UTC)
+
+
+async def _dated_as_of(
+    as_of: Annotated[
+        str | None,
+        Query(
+            pattern=rf"^(?:\d{{4}}-\d{{2}}-\d{{2}}|{TIMESTAMP_PATTERN})$",
+            max_length=40,
+            description=(
+                "A date (`2025-02-01`): the items announced on or before it (undated ones"
+                " left out). Or an " + _RECORDED
+            ),
+        ),
+    ] = None,
+) -> AsOf:
+    if as_of is None:
+        return AsOf()
+    if _ISO_DATE.fullmatch(as_of):
+        try:
+            return AsOf(announced_by=dt.date.fromisoformat(as_of))
+        except ValueError as exc:
+            raise InvalidParameter("as_of", f"not a valid date: {exc}") from exc
+    return AsOf(known_at=parse_timestamp(as_of))
+
+
+DatedAsOf = Annotated[AsOf, Depends(_dated_as_of)]
 
 ItemId = Annotated[str, Path(description="The item's slug id.")]
 RefFilter = Annotated[

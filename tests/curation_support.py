@@ -3,6 +3,7 @@ read-only tests use), API keys, and citations that quote the seed's documents.""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -51,3 +52,16 @@ def bearer(key: str, **headers: str) -> dict[str, str]:
 
 def cite(quote: str = QUOTE, field: str | None = None, **extra: Any) -> dict[str, Any]:
     return {"document_id": DOC, "quote": quote, "field": field, **extra}
+
+
+def just_before(recorded_at: str) -> str:
+    """The instant one microsecond before a revision's `recorded_at` (RFC 3339, UTC)."""
+    at = dt.datetime.fromisoformat(recorded_at.replace("Z", "+00:00"))
+    return (at - dt.timedelta(microseconds=1)).isoformat().replace("+00:00", "Z")
+
+
+def history(client: TestClient, path: str) -> list[dict[str, Any]]:
+    response = client.get(path + "/history")
+    assert response.status_code == 200, response.text
+    revisions: list[dict[str, Any]] = response.json()["data"]
+    return revisions

@@ -391,3 +391,57 @@ def test_lax_numbers_are_refused_and_405_lists_every_method(api: TestClient, key
     assert bad_date.status_code == 422
     assert api.options("/v1/chips").headers["allow"] == "GET, POST"
     assert api.put("/v1/chips/nvidia-h100").headers["allow"] == "DELETE, GET, PATCH"
+
+
+# --- NUL characters -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/v1/chips", {"name": "Nul\x00Chip", "citations": [cite()]}, ["name"]),
+        ("/v1/chips", {"name": "Nul Chip", "reason": "why\x00", "citations": [cite()]}, ["reason"]),
+        ("/v1/models", {"name": "Nul Model", "aliases": ["a\x00"], "citations": [cite()]}, None),
+        ("/v1/chips", {"name": "Nul Chip", "citations": [cite(note="n\x00")]}, None),
+        (
+            "/v1/chips",
+            {"name": "Nul Chip", "citations": [{"document_id": "x\x00", "quote": "x"}]},
+            None,
+        ),
+        ("/v1/documents", {"title": "Nul\x00", "language": "en", "text": "Some text."}, ["title"]),
+        ("/v1/documents", {"title": "Nul", "language": "en", "text": "Some\x00 text."}, ["text"]),
+    ],
+)
+def test_nul_characters_are_422_naming_where(
+    api: TestClient, key: str, path: str, body: dict[str, Any], loc: list[Any] | None
+) -> None:
+    # PostgreSQL cannot store U+0000 in text: refused before any query, on both databases.
+    response = api.post(path, json=body, headers=bearer(key))
+    problem = _problem(response, 422, "NUL")
+    if loc is not None:
+        assert problem["errors"][0]["loc"] == loc
+
+
+def test_nul_characters_in_patch_delete_and_ids(api: TestClient, key: str) -> None:
+    path = "/v1/chips/nvidia-h100"
+    etag = _etag(api, path)
+    reason = api.patch(
+        path,
+        json={"description": "Changed.", "reason": "r\x00", "citations": [cite()]},
+        headers=bearer(key, **{"If-Match": etag}),
+    )
+    assert _problem(reason, 422, "NUL")["errors"][0]["loc"] == ["reason"]
+    value = api.patch(
+        path,
+        json={"description": "d\x00", "citations": [cite()]},
+        headers=bearer(key, **{"If-Match": etag}),
+    )
+    assert _problem(value, 422, "NUL")["errors"][0]["loc"] == ["description"]
+    removed = api.delete(
+        path, params={"reason": "r\x00"}, headers=bearer(key, **{"If-Match": etag})
+    )
+    assert _problem(removed, 422, "NUL")["errors"][0]["loc"] == ["query", "reason"]
+    assert _etag(api, path) == etag
+    for bad in ("/v1/chips/a%00b/history", "/v1/chips/a%00b?as_of=2030-01-01T00:00:00Z"):
+        _problem(api.get(bad), 404)
+    _problem(api.get("/v1/organizations/a%00b/models?as_of=2030-01-01T00:00:00Z"), 404)

@@ -11,11 +11,13 @@ from app.api import (
     INVALID,
     NOT_FOUND,
     CountryList,
+    DatedAsOf,
     DateQuery,
     Disputed,
     IdList,
     ItemId,
     KnownAsOf,
+    ListAsOf,
     NullTest,
     Page,
     PageParams,
@@ -28,7 +30,7 @@ from app.chip_support.router import ChipSupportPage, ChipSupportQuery, ChipSuppo
 from app.chip_support.schemas import ChipSupportPublic
 from app.chip_support.service import list_chip_support
 from app.db import SessionDep
-from app.history.views import item_as_of
+from app.history.views import item_as_of, list_as_of
 from app.listing import get_or_404
 from app.models import AIModel
 from app.streaming import LIST_CONTENT, FormatQuery, respond_list
@@ -96,9 +98,22 @@ async def models_list(
     page: ModelPage,
     query: ModelQuery,
     view: ModelView,
+    as_of: ListAsOf,
     format: FormatQuery = None,
 ) -> Any:
     """AI models, with their size, openness and developer."""
+    if as_of is not None:
+        return list_as_of(
+            request,
+            session,
+            entity_type="model",
+            at=as_of,
+            filters=query,
+            page=page,
+            view=view,
+            format=format,
+            name="models",
+        )
     return respond_list(
         request,
         session,
@@ -135,11 +150,25 @@ async def model_chip_support(
     page: ChipSupportPage,
     query: ChipSupportQuery,
     view: ChipSupportView,
+    as_of: DatedAsOf,
     format: FormatQuery = None,
 ) -> Any:
     """The chips (or chip vendors) that run, trained or are compatible with a model."""
+    filters = replace(query, model_id=(id,), as_of=as_of.announced_by)
+    if as_of.known_at is not None:
+        return list_as_of(
+            request,
+            session,
+            entity_type="chip_support",
+            at=as_of.known_at,
+            filters=filters,
+            page=page,
+            view=view,
+            format=format,
+            name=f"{id}-chip-support",
+            owner=("model", id),
+        )
     get_or_404(session, AIModel, "model", id)
-    filters = replace(query, model_id=(id,))
     return respond_list(
         request,
         session,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -7,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from app.api import (
     INVALID,
     NOT_FOUND,
-    AsOfQuery,
+    DatedAsOf,
     DateQuery,
     Disputed,
     IdList,
@@ -31,7 +32,7 @@ from app.chip_support.service import (
     list_chip_support,
 )
 from app.db import SessionDep
-from app.history.views import item_as_of
+from app.history.views import item_as_of, list_as_of
 from app.streaming import LIST_CONTENT, FormatQuery, respond_list
 from app.views import View, view_params
 
@@ -49,7 +50,6 @@ async def _chip_support_filters(
     relation: RelationList = None,
     announced_from: DateQuery = None,
     announced_to: DateQuery = None,
-    as_of: AsOfQuery = None,
     chip_id_null: NullTest = None,
     vendor_id_null: NullTest = None,
     announced_on_null: NullTest = None,
@@ -62,7 +62,6 @@ async def _chip_support_filters(
         relation=split_values(relation),
         announced_from=announced_from,
         announced_to=announced_to,
-        as_of=as_of,
         chip_id_null=chip_id_null,
         vendor_id_null=vendor_id_null,
         announced_on_null=announced_on_null,
@@ -80,16 +79,30 @@ async def chip_support_list(
     page: ChipSupportPage,
     query: ChipSupportQuery,
     view: ChipSupportView,
+    as_of: DatedAsOf,
     format: FormatQuery = None,
 ) -> Any:
     """Which chips (or chip vendors) run, trained, or are compatible with which models."""
+    filters = replace(query, as_of=as_of.announced_by)
+    if as_of.known_at is not None:
+        return list_as_of(
+            request,
+            session,
+            entity_type="chip_support",
+            at=as_of.known_at,
+            filters=filters,
+            page=page,
+            view=view,
+            format=format,
+            name="chip-support",
+        )
     return respond_list(
         request,
         session,
         page,
         format,
         "chip-support",
-        lambda s, p: list_chip_support(session=s, filters=query, page=p, view=view),
+        lambda s, p: list_chip_support(session=s, filters=filters, page=p, view=view),
     )
 
 

@@ -11,6 +11,7 @@ from app.api import (
     IdList,
     ItemId,
     KnownAsOf,
+    ListAsOf,
     NullTest,
     Page,
     PageParams,
@@ -22,7 +23,7 @@ from app.api import (
 from app.chips.schemas import ChipPublic
 from app.chips.service import FIELDS, INCLUDES, SORT, ChipFilters, get_chip, list_chips
 from app.db import SessionDep
-from app.history.views import item_as_of
+from app.history.views import item_as_of, list_as_of
 from app.streaming import LIST_CONTENT, FormatQuery, respond_list
 from app.views import View, view_params
 
@@ -53,9 +54,22 @@ async def chips_list(
     page: ChipPage,
     query: ChipQuery,
     view: ChipView,
+    as_of: ListAsOf,
     format: FormatQuery = None,
 ) -> Any:
     """AI chips and their vendors."""
+    if as_of is not None:
+        return list_as_of(
+            request,
+            session,
+            entity_type="chip",
+            at=as_of,
+            filters=query,
+            page=page,
+            view=view,
+            format=format,
+            name="chips",
+        )
     return respond_list(
         request,
         session,

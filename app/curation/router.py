@@ -47,7 +47,7 @@ from app.curation.service import (
 )
 from app.db import SessionDep
 from app.documents.schemas import DocumentCreate, DocumentPublic
-from app.errors import AppError, PreconditionFailed, PreconditionRequired
+from app.errors import AppError, InvalidParameter, PreconditionFailed, PreconditionRequired
 from app.facts_base import FactIn
 from app.history.service import (
     ENTITY_PATHS,
@@ -319,6 +319,8 @@ def _add_fact_routes(collection: Collection) -> None:
             str | None, Query(max_length=2000, description="Why (kept in the history).")
         ] = None,
     ) -> Response:
+        if reason is not None and "\x00" in reason:
+            raise InvalidParameter("reason", "must not contain the NUL character (U+0000)")
         row = get_or_404(session, collection.table, label, id)
         state = current_state(session, entity, id)
         _check_if_match(if_match, state, label, id)
@@ -356,7 +358,7 @@ def _add_fact_routes(collection: Collection) -> None:
 
 
 def _add_history_route(path: str, tag: str, entity: str) -> None:
-    def history(request: Request, session: SessionDep, id: ItemId) -> Any:
+    async def history(request: Request, session: SessionDep, id: ItemId) -> Any:
         return cacheable_json(
             request, {"data": list_history(session, entity, id), "next_cursor": None}
         )

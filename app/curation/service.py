@@ -61,6 +61,20 @@ class InvalidFact(AppError):
         self.msg = msg
 
 
+def refuse_nul(value: Any, loc: list[str | int]) -> None:
+    """422 naming where a string holds U+0000: PostgreSQL cannot store it in text (the query
+    would fail), and SQLite answers alike. Checked before the first query of a write."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidFact(loc, "must not contain the NUL character (U+0000)")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            refuse_nul(item, [*loc, str(key)])
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            refuse_nul(item, [*loc, index])
+
+
 class Outcome(StrEnum):
     created = "created"
     updated = "updated"
@@ -243,6 +257,10 @@ def upsert_fact(
     all of them). With `expected_revision` (the write API), the row must still be at that
     revision (else PreconditionFailed, nothing written).
     """
+    refuse_nul(reason, ["reason"])
+    if given_citations is not None:
+        refuse_nul([c.model_dump(mode="json") for c in given_citations], ["citations"])
+    refuse_nul(payload.model_dump(mode="json"), [])
     fact_id = fact_id_for(payload)
     _check_refs(session, collection, payload)
     # The citations given with this write are checked first, so errors name their index.
@@ -434,6 +452,7 @@ def delete_fact(
 
 def _document_values(payload: DocumentCreate) -> dict[str, Any]:
     """The stored form of a document: repaired (mojibake, NFC) text, its hash, the original."""
+    refuse_nul(payload.model_dump(mode="json"), [])
     text = repair_text(payload.text)
     return {
         "title": payload.title,

@@ -9,6 +9,7 @@ from app.api import (
     NOT_FOUND,
     DateQuery,
     ItemId,
+    ListAsOf,
     Page,
     PageParams,
     item_response,
@@ -18,7 +19,9 @@ from app.api import (
 from app.db import SessionDep
 from app.documents.schemas import DocumentDetail, DocumentPublic
 from app.documents.service import SORT, DocumentFilters, get_document, list_documents
+from app.history.views import list_as_of
 from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.views import View
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 DocumentPage = Annotated[PageParams, Depends(page_params(SORT))]
@@ -31,6 +34,7 @@ async def documents_list(
     request: Request,
     session: SessionDep,
     page: DocumentPage,
+    as_of: ListAsOf,
     q: Annotated[
         str | None,
         Query(max_length=200, description="Case- and accent-insensitive match on the title."),
@@ -53,6 +57,18 @@ async def documents_list(
         published_from=published_from,
         published_to=published_to,
     )
+    if as_of is not None:
+        return list_as_of(
+            request,
+            session,
+            entity_type="document",
+            at=as_of,
+            filters=filters,
+            page=page,
+            view=View(),
+            format=format,
+            name="documents",
+        )
     return respond_list(
         request,
         session,

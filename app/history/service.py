@@ -8,6 +8,7 @@ item's default representation after the write (`state`; null for a delete).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,16 @@ LABELS = {
     "investment": "investment",
     "document": "document",
 }
+
+
+# An id that cannot be a slug never had a revision: answer 404 without asking the database
+# (PostgreSQL refuses a NUL byte in a query's text instead of finding nothing).
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
+
+
+def _require_slug(entity_type: str, entity_id: str) -> None:
+    if not _ID.fullmatch(entity_id):
+        raise NotFound(LABELS[entity_type], entity_id)
 
 
 def utcnow() -> dt.datetime:
@@ -167,6 +178,7 @@ def revision_public(row: Revision) -> dict[str, Any]:
 
 
 def list_history(session: Session, entity_type: str, entity_id: str) -> list[dict[str, Any]]:
+    _require_slug(entity_type, entity_id)
     statement = (
         select(Revision)
         .where(Revision.entity_type == entity_type, Revision.entity_id == entity_id)
@@ -180,6 +192,7 @@ def list_history(session: Session, entity_type: str, entity_id: str) -> list[dic
 
 def state_at(session: Session, entity_type: str, entity_id: str, at: dt.datetime) -> dict[str, Any]:
     """The item as recorded at `at`: 404 if it did not exist then, 410 if deleted by then."""
+    _require_slug(entity_type, entity_id)
     statement = (
         select(Revision)
         .where(
@@ -196,26 +209,6 @@ def state_at(session: Session, entity_type: str, entity_id: str, at: dt.datetime
     if row.action == "delete" or row.state is None:
         raise gone(entity_type, entity_id, row.recorded_at)
     return dict(row.state)
-
-
-def list_at(
-    session: Session, entity_type: str, at: dt.datetime, *, after: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
-    """The latest non-deleted revision of each item at `at`, by id, `limit` a page."""
-    latest = (
-        select(func.max(Revision.id))
-        .where(Revision.entity_type == entity_type, col(Revision.recorded_at) <= to_utc(at))
-        .group_by(col(Revision.entity_id))
-    )
-    statement = select(Revision).where(col(Revision.id).in_(latest), Revision.action != "delete")
-    if after is not None:
-        statement = statement.where(col(Revision.entity_id) > after)
-    statement = statement.order_by(col(Revision.entity_id)).limit(limit + 1)
-    rows = list(session.exec(statement))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [dict(r.state or {}) for r in rows]
-    return items, (rows[-1].entity_id if more else None)
 
 
 def list_changes(

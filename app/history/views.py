@@ -1,23 +1,57 @@
-"""`as_of=<timestamp>` on single items: the item as the dataset recorded it then."""
+"""`as_of=<timestamp>` on single items and lists: the dataset as recorded at that instant."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import Request
 from sqlmodel import Session
 
-from app.api import item_response, parse_timestamp
-from app.errors import InvalidParameter
+from app.api import PageParams, item_response, parse_timestamp
 from app.history.service import state_at
+from app.history.snapshot import item_at, list_at
+from app.streaming import Format, respond_list
 from app.views import View
 
 
 def item_as_of(
     request: Request, session: Session, entity_type: str, item_id: str, as_of: str, view: View
 ) -> Any:
-    if view.include or view.fields is not None:
-        raise InvalidParameter(
-            "as_of", "include and fields are not supported together with a timestamp as_of"
-        )
-    return item_response(request, state_at(session, entity_type, item_id, parse_timestamp(as_of)))
+    at = parse_timestamp(as_of)
+    return item_response(
+        request,
+        item_at(session=session, entity_type=entity_type, item_id=item_id, at=at, view=view),
+    )
+
+
+def list_as_of(
+    request: Request,
+    session: Session,
+    *,
+    entity_type: str,
+    at: dt.datetime,
+    filters: object | None,
+    page: PageParams,
+    view: View,
+    format: Format | None,
+    name: str,
+    owner: tuple[str, str] | None = None,
+) -> Any:
+    """A list as recorded at `at`, in the envelope, pages and formats of the current lists.
+
+    `owner` (entity type, id) is the item a relationship list belongs to: it must have been
+    in the dataset at `at` (404 if not yet, 410 if deleted by then).
+    """
+    if owner is not None:
+        state_at(session, owner[0], owner[1], at)
+    return respond_list(
+        request,
+        session,
+        page,
+        format,
+        name,
+        lambda s, p: list_at(
+            session=s, entity_type=entity_type, at=at, filters=filters, page=p, view=view
+        ),
+    )

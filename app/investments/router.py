@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -7,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.api import (
     INVALID,
     NOT_FOUND,
-    AsOfQuery,
     CountryList,
+    DatedAsOf,
     DateQuery,
     Disputed,
     IdList,
@@ -24,7 +25,7 @@ from app.api import (
     split_values,
 )
 from app.db import SessionDep
-from app.history.views import item_as_of
+from app.history.views import item_as_of, list_as_of
 from app.investments.schemas import InvestmentKind, InvestmentPublic, InvestmentStatus
 from app.investments.service import (
     FIELDS,
@@ -58,7 +59,6 @@ async def _investment_filters(
     amount_usd_lte: Usd = None,
     announced_from: DateQuery = None,
     announced_to: DateQuery = None,
-    as_of: AsOfQuery = None,
     amount_null: NullTest = None,
     recipient_id_null: NullTest = None,
     announced_on_null: NullTest = None,
@@ -75,7 +75,6 @@ async def _investment_filters(
         amount_usd_lte=amount_usd_lte,
         announced_from=announced_from,
         announced_to=announced_to,
-        as_of=as_of,
         amount_null=amount_null,
         recipient_id_null=recipient_id_null,
         announced_on_null=announced_on_null,
@@ -93,19 +92,33 @@ async def investments_list(
     page: InvestmentPage,
     query: InvestmentQuery,
     view: InvestmentView,
+    as_of: DatedAsOf,
     format: FormatQuery = None,
 ) -> Any:
     """Money pledged, spent or estimated in AI, with its investors and recipient.
 
     `amount_usd_gte` / `amount_usd_lte` keep an investment whose range reaches the bound.
     """
+    filters = replace(query, as_of=as_of.announced_by)
+    if as_of.known_at is not None:
+        return list_as_of(
+            request,
+            session,
+            entity_type="investment",
+            at=as_of.known_at,
+            filters=filters,
+            page=page,
+            view=view,
+            format=format,
+            name="investments",
+        )
     return respond_list(
         request,
         session,
         page,
         format,
         "investments",
-        lambda s, p: list_investments(session=s, filters=query, page=p, view=view),
+        lambda s, p: list_investments(session=s, filters=filters, page=p, view=view),
     )
 
 

@@ -12,10 +12,12 @@ from app.api import (
     INVALID,
     NOT_FOUND,
     CountryList,
+    DatedAsOf,
     Disputed,
     IdList,
     ItemId,
     KnownAsOf,
+    ListAsOf,
     NullTest,
     Page,
     PageParams,
@@ -26,7 +28,7 @@ from app.api import (
     split_values,
 )
 from app.db import SessionDep
-from app.history.views import item_as_of
+from app.history.views import item_as_of, list_as_of
 from app.investments.router import InvestmentPage, InvestmentQuery, InvestmentView
 from app.investments.schemas import InvestmentPublic
 from app.investments.service import list_investments
@@ -83,9 +85,22 @@ async def organizations_list(
     page: OrganizationPage,
     query: OrganizationQuery,
     view: OrganizationView,
+    as_of: ListAsOf,
     format: FormatQuery = None,
 ) -> Any:
     """Organizations: companies, labs, universities, funds, joint ventures, governments."""
+    if as_of is not None:
+        return list_as_of(
+            request,
+            session,
+            entity_type="organization",
+            at=as_of,
+            filters=query,
+            page=page,
+            view=view,
+            format=format,
+            name="organizations",
+        )
     return respond_list(
         request,
         session,
@@ -122,11 +137,25 @@ async def organization_models(
     page: ModelPage,
     query: ModelQuery,
     view: ModelView,
+    as_of: ListAsOf,
     format: FormatQuery = None,
 ) -> Any:
     """The models an organization develops (same filters as /v1/models)."""
-    get_or_404(session, Organization, "organization", id)
     filters = replace(query, developer_id=(id,))
+    if as_of is not None:
+        return list_as_of(
+            request,
+            session,
+            entity_type="model",
+            at=as_of,
+            filters=filters,
+            page=page,
+            view=view,
+            format=format,
+            name=f"{id}-models",
+            owner=("organization", id),
+        )
+    get_or_404(session, Organization, "organization", id)
     return respond_list(
         request,
         session,
@@ -149,11 +178,25 @@ async def organization_investments(
     page: InvestmentPage,
     query: InvestmentQuery,
     view: InvestmentView,
+    as_of: DatedAsOf,
     format: FormatQuery = None,
 ) -> Any:
     """Investments the organization makes, takes part in, or receives."""
+    filters = replace(query, organization_id=id, as_of=as_of.announced_by)
+    if as_of.known_at is not None:
+        return list_as_of(
+            request,
+            session,
+            entity_type="investment",
+            at=as_of.known_at,
+            filters=filters,
+            page=page,
+            view=view,
+            format=format,
+            name=f"{id}-investments",
+            owner=("organization", id),
+        )
     get_or_404(session, Organization, "organization", id)
-    filters = replace(query, organization_id=id)
     return respond_list(
         request,
         session,
