@@ -120,10 +120,6 @@ def _iso_date_only(value: object) -> object:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
 DateQuery = Annotated[IsoDate | None, Query(description="A date, YYYY-MM-DD.")]
-AsOfQuery = Annotated[
-    IsoDate | None,
-    Query(description="The facts known on this date: announced on or before it (YYYY-MM-DD)."),
-]
 
 # RFC 3339 date-time (knowledge time: the dataset as recorded at that instant).
 TIMESTAMP_PATTERN = r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[Zz]|[+-]\d{2}:\d{2})"
