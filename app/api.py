@@ -264,7 +264,8 @@ def cacheable_json(
 
 
 def list_response(request: Request, data: list[dict[str, Any]], next_cursor: str | None) -> Any:
-    headers: dict[str, str] = {}
+    # A list is JSON, CSV or NDJSON by the Accept header: shared caches must key on it.
+    headers: dict[str, str] = {"Vary": "Accept"}
     if next_cursor is not None:
         url = request.url.include_query_params(cursor=next_cursor)
         headers["Link"] = f'<{url}>; rel="next"'

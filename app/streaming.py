@@ -134,6 +134,11 @@ def respond_list(
         return StreamingResponse(
             _csv(rows()),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}.csv"',
+                "Vary": "Accept",
+            },
         )
-    return StreamingResponse(_ndjson(rows()), media_type="application/x-ndjson")
+    return StreamingResponse(
+        _ndjson(rows()), media_type="application/x-ndjson", headers={"Vary": "Accept"}
+    )

@@ -184,3 +184,12 @@ def test_the_cache_is_measured(api: TestClient) -> None:
     text = api.get("/metrics").text
     assert 'aifacts_response_cache_requests_total{result="hits"}' in text
     assert "aifacts_response_cache_bytes" in text
+
+
+def test_lists_tell_shared_caches_they_vary_on_accept(api: TestClient) -> None:
+    # A list is JSON, CSV or NDJSON by the Accept header: a CDN must not mix them up.
+    for headers in ({}, {"Accept": "text/csv"}, {"Accept": "application/x-ndjson"}):
+        vary = api.get("/v1/models", headers=headers).headers["vary"]
+        assert "Accept" in [v.strip() for v in vary.split(",")], (headers, vary)
+    zipped = api.get("/v1/models", headers={"Accept-Encoding": "gzip"}).headers["vary"]
+    assert {"Accept", "Accept-Encoding"} <= {v.strip() for v in zipped.split(",")}
