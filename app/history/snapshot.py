@@ -18,7 +18,8 @@ import binascii
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,9 +49,10 @@ Filter = Callable[[Any, "Snapshot"], Test]
 _CURSOR_VERSION = 1
 
 
-def _states(
+def _recorded(
     session: Session, entity_type: str, at: dt.datetime, ids: Sequence[str] | None
-) -> dict[str, Item]:
+) -> Iterator[tuple[str, Item]]:
+    """(id, state) of each item as recorded at `at`, streamed (never the whole table held)."""
     latest = select(func.max(Revision.id)).where(
         Revision.entity_type == entity_type, col(Revision.recorded_at) <= at
     )
@@ -60,11 +62,15 @@ def _states(
         col(Revision.id).in_(latest.group_by(col(Revision.entity_id))),
         col(Revision.action) != "delete",
     )
-    return {
-        entity_id: dict(state)
-        for entity_id, state in session.exec(statement)
-        if isinstance(state, dict)
-    }
+    for entity_id, state in session.exec(statement.execution_options(yield_per=1000)):
+        if isinstance(state, dict):
+            yield entity_id, dict(state)
+
+
+def _states(
+    session: Session, entity_type: str, at: dt.datetime, ids: Sequence[str] | None
+) -> dict[str, Item]:
+    return dict(_recorded(session, entity_type, at, ids))
 
 
 class Snapshot:
@@ -488,18 +494,19 @@ def list_at(
     keys = parse_sort(page.sort, collection.sort)
     after = _decode_cursor(page.cursor, collection.sort, keys, snapshot.at) if page.cursor else None
     tests = _tests(collection, filters, snapshot)
-    rows: list[tuple[list[Any], Item]] = [
-        (_sort_values(state, keys), state)
-        for state in snapshot.all(entity_type).values()
-        if all(test(state) for test in tests)
-    ]
-    if after is not None:
-        rows = [row for row in rows if _compare(row[0], after, keys) > 0]
+
+    def candidates() -> Iterator[tuple[list[Any], Item]]:
+        for _, state in _recorded(session, entity_type, snapshot.at, None):
+            if all(test(state) for test in tests):
+                values = _sort_values(state, keys)
+                if after is None or _compare(values, after, keys) > 0:
+                    yield values, state
 
     def by_keys(a: tuple[list[Any], Item], b: tuple[list[Any], Item]) -> int:
         return _compare(a[0], b[0], keys)
 
-    rows.sort(key=functools.cmp_to_key(by_keys))
+    # Only the page (and one more, to know there is a next) is held, whatever the table's size.
+    rows = heapq.nsmallest(page.limit + 1, candidates(), key=functools.cmp_to_key(by_keys))
     chosen = rows[: page.limit]
     next_cursor = None
     if len(rows) > page.limit:
