@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, and_, case, false, or_
+from sqlalchemy import ColumnElement, tuple_, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel
+from sqlmodel import select as sm_select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import InvalidParameter, NotFound
@@ -130,36 +132,101 @@ def decode_cursor(raw: str, spec: SortSpec, keys: Sequence[SortKey]) -> list[Any
         raise InvalidParameter("cursor", "malformed cursor; pass next_cursor as given") from None
 
 
-def _order_and_keyset(
-    spec: SortSpec, keys: Sequence[SortKey], values: Sequence[Any] | None
-) -> tuple[list[Any], ColumnElement[bool] | None]:
-    """ORDER BY terms (nulls last in both directions) and the keyset "after" predicate."""
-    # Each nullable column becomes two keys: an is-null flag (ascending) and the value.
-    expanded: list[tuple[ColumnElement[Any], bool, Any]] = []
-    for index, key in enumerate(keys):
+def _is_nullable(column: Any) -> bool:
+    return bool(column.nullable)
+
+
+def _order(spec: SortSpec, keys: Sequence[SortKey], source: Any = None) -> list[Any]:
+    """ORDER BY terms: nulls last in both directions, ties broken by id ascending.
+
+    Plain columns with a direction, so that an index on the same columns in the same
+    directions returns the rows in order (migration 0004; on SQLite a descending index puts
+    nulls last by itself). `source` names the columns of a subquery instead of the table's.
+    """
+    terms: list[Any] = []
+    for key in keys:
         column = spec.fields[key.name]
-        value = values[index] if values is not None else None
-        if column.nullable:
-            flag = case((column.is_(None), 1), else_=0)
-            expanded.append((flag, False, 1 if value is None else 0))
-        expanded.append((column, key.descending, value))
+        target = column if source is None else source[key.name]
+        term = target.desc() if key.descending else target.asc()
+        terms.append(term.nulls_last() if _is_nullable(column) else term)
+    return terms
 
-    order = [expr.desc() if desc else expr.asc() for expr, desc, _ in expanded]
+
+def _after_branches(
+    spec: SortSpec, keys: Sequence[SortKey], values: Sequence[Any]
+) -> list[list[ColumnElement[bool]]]:
+    """The rows after the cursor as disjoint conjunctions, each one range of the sort's
+    index: equal to the cursor on a prefix of the keys, then past it on the next key, or
+    null there (nulls come last). Their OR is the keyset predicate, but no index serves an
+    OR in order; each branch alone reads only the rows it returns.
+    """
+    columns = [spec.fields[k.name] for k in keys]
+
+    def equal(index: int) -> ColumnElement[bool]:
+        column, value = columns[index], values[index]
+        return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
+
+    # A trailing run of ascending keys at non-null cursor values is one row comparison, in
+    # the index's own order; rows with a null inside the run are in the null branches.
+    start = len(keys)
+    while start > 0 and not keys[start - 1].descending and values[start - 1] is not None:
+        start -= 1
+    prefix = [equal(i) for i in range(start)]
+    branches: list[list[ColumnElement[bool]]] = []
+    if start < len(keys):
+        run, cursor = columns[start:], values[start:]
+        after = run[0] > cursor[0] if len(run) == 1 else tuple_(*run) > tuple_(*cursor)
+        branches.append([*prefix, after])
+        for index in range(start, len(keys)):
+            if _is_nullable(columns[index]):
+                inside = [equal(i) for i in range(start, index)]
+                branches.append([*prefix, *inside, columns[index].is_(None)])
+    for index in reversed(range(start)):
+        column, value = columns[index], values[index]
+        if value is None:  # only nulls follow a null, and they tie on this key
+            continue
+        past = column < value if keys[index].descending else column > value
+        branches.append([*prefix[:index], past])
+        if _is_nullable(column):
+            branches.append([*prefix[:index], column.is_(None)])
+    return branches
+
+
+def page_statement(
+    statement: SelectOfScalar[T],
+    *,
+    spec: SortSpec,
+    keys: Sequence[SortKey],
+    values: Sequence[Any] | None,
+    limit: int,
+) -> SelectOfScalar[T]:
+    """The statement of one page of `limit` rows, in order, after the cursor's `values`.
+
+    With several branches, each one's first `limit` (sort columns only) are merged in
+    order by a UNION ALL (PostgreSQL merges the index scans and stops at `limit`), and the
+    page's rows are then read by primary key.
+    """
+    order = _order(spec, keys)
     if values is None:
-        return order, None
-
-    branches: list[ColumnElement[bool]] = []
-    equal_so_far: list[ColumnElement[bool]] = []
-    for expr, desc, value in expanded:
-        if value is None:
-            after: ColumnElement[bool] = false()
-            equal: ColumnElement[bool] = expr.is_(None)
-        else:
-            after = expr < value if desc else expr > value
-            equal = expr == value
-        branches.append(and_(*equal_so_far, after) if equal_so_far else after)
-        equal_so_far.append(equal)
-    return order, or_(*branches)
+        return statement.order_by(*order).limit(limit)
+    branches = _after_branches(spec, keys, values)
+    if len(branches) == 1:
+        return statement.where(*branches[0]).order_by(*order).limit(limit)
+    columns = [spec.fields[k.name] for k in keys]
+    criteria = statement.whereclause
+    parts = []
+    for branch in branches:
+        where = branch if criteria is None else [criteria, *branch]
+        child = sa_select(*columns).where(*where).order_by(*order).limit(limit).subquery()
+        parts.append(sa_select(*child.c))
+    merged = union_all(*parts)
+    page = merged.order_by(*_order(spec, keys, merged.selected_columns)).limit(limit).subquery()
+    # The page's rows by primary key, with the statement's loader options (deferred
+    # columns) but not its criteria: the page's ids already meet them, and a costly one
+    # (`q`) would be evaluated again.
+    entity = statement.column_descriptions[0]["entity"]
+    rows: SelectOfScalar[T] = sm_select(entity).options(*statement._with_options)
+    return rows.join(page, spec.fields["id"] == page.c.id).order_by(*order)
 
 
 def fetch_page(
@@ -173,14 +240,12 @@ def fetch_page(
 ) -> tuple[list[T], str | None]:
     keys = parse_sort(sort, spec)
     values = decode_cursor(cursor, spec, keys) if cursor else None
-    order, after = _order_and_keyset(spec, keys, values)
-    if after is not None:
-        statement = statement.where(after)
-    rows = list(session.exec(statement.order_by(*order).limit(limit + 1)).all())
+    page = page_statement(statement, spec=spec, keys=keys, values=values, limit=limit + 1)
+    rows = list(session.exec(page).all())
     if len(rows) <= limit:
         return rows, None
-    page = rows[:limit]
-    return page, encode_cursor(spec, keys, page[-1])
+    page_rows = rows[:limit]
+    return page_rows, encode_cursor(spec, keys, page_rows[-1])
 
 
 def parse_include(raw: str | None, allowed: Sequence[str]) -> frozenset[str]:

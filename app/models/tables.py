@@ -31,8 +31,10 @@ def _revision() -> Column[int]:
     return Column(Integer, nullable=False, server_default="1")
 
 
-def _fk(target: str, *, nullable: bool = True, ondelete: str = "RESTRICT") -> Column[str]:
-    return Column(ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True)
+def _fk(
+    target: str, *, nullable: bool = True, ondelete: str = "RESTRICT", index: bool = True
+) -> Column[str]:
+    return Column(ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)
 
 
 class Document(SQLModel, table=True):
@@ -41,7 +43,7 @@ class Document(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=100)
     title: str
     publisher: str | None = None
-    language: str = Field(max_length=8, index=True)
+    language: str = Field(max_length=8)
     url: str | None = None
     published_on: dt.date | None = None
     sha256: str = Field(max_length=64, unique=True)
@@ -56,10 +58,10 @@ class Organization(SQLModel, table=True):
     __tablename__ = "organizations"
 
     id: str = Field(primary_key=True, max_length=100)
-    name: str = Field(index=True)
+    name: str
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    kind: str = Field(max_length=32, index=True)
-    country: str | None = Field(default=None, max_length=2, index=True)
+    kind: str = Field(max_length=32)
+    country: str | None = Field(default=None, max_length=2)
     city: str | None = None
     parent_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
     description: str | None = None
@@ -72,14 +74,14 @@ class AIModel(SQLModel, table=True):
     __tablename__ = "ai_models"
 
     id: str = Field(primary_key=True, max_length=100)
-    name: str = Field(index=True)
+    name: str
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    developer_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
-    parameters: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    developer_id: str | None = Field(default=None, sa_column=_fk("organizations.id", index=False))
+    parameters: int | None = Field(default=None, sa_column=Column(BigInteger))
     active_parameters: int | None = Field(default=None, sa_column=Column(BigInteger))
     open_weights: bool | None = Field(default=None, index=True)
     reasoning: bool | None = Field(default=None, index=True)
-    release_date: dt.date | None = Field(default=None, index=True)
+    release_date: dt.date | None = None
     release_date_precision: str | None = Field(default=None, max_length=8)
     license: str | None = None
     description: str | None = None
@@ -92,9 +94,9 @@ class Chip(SQLModel, table=True):
     __tablename__ = "chips"
 
     id: str = Field(primary_key=True, max_length=100)
-    name: str = Field(index=True)
+    name: str
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    vendor_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
+    vendor_id: str | None = Field(default=None, sa_column=_fk("organizations.id", index=False))
     description: str | None = None
     disputed: bool = False
     revision: int = Field(default=1, sa_column=_revision())
@@ -105,11 +107,11 @@ class ChipSupport(SQLModel, table=True):
     __tablename__ = "chip_support"
 
     id: str = Field(primary_key=True, max_length=100)
-    model_id: str = Field(sa_column=_fk("ai_models.id", nullable=False))
-    chip_id: str | None = Field(default=None, sa_column=_fk("chips.id"))
-    vendor_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
-    relation: str = Field(max_length=32, index=True)
-    announced_on: dt.date | None = Field(default=None, index=True)
+    model_id: str = Field(sa_column=_fk("ai_models.id", nullable=False, index=False))
+    chip_id: str | None = Field(default=None, sa_column=_fk("chips.id", index=False))
+    vendor_id: str | None = Field(default=None, sa_column=_fk("organizations.id", index=False))
+    relation: str = Field(max_length=32)
+    announced_on: dt.date | None = None
     announced_on_precision: str | None = Field(default=None, max_length=8)
     description: str | None = None
     disputed: bool = False
@@ -120,14 +122,14 @@ class Investment(SQLModel, table=True):
     __tablename__ = "investments"
 
     id: str = Field(primary_key=True, max_length=100)
-    name: str = Field(index=True)
+    name: str
     kind: str = Field(max_length=32, index=True)
     recipient_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
-    amount_usd_min: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    amount_usd_min: int | None = Field(default=None, sa_column=Column(BigInteger))
     amount_usd_max: int | None = Field(default=None, sa_column=Column(BigInteger))
     amount_text: str | None = None
     amount_approximate: bool = False
-    announced_on: dt.date | None = Field(default=None, index=True)
+    announced_on: dt.date | None = None
     announced_on_precision: str | None = Field(default=None, max_length=8)
     period: str | None = None
     purpose: str | None = None
@@ -242,3 +244,40 @@ class Revision(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+def _sort_indexes(table_name: str, *fields: str) -> None:
+    """`(field, id)` and `(field DESC NULLS LAST, id)` for each sortable field: the orders of
+    app/listing.py in both directions (migration 0004)."""
+    table = metadata.tables[table_name]
+    for name in fields:
+        column = table.c[name]
+        descending = column.desc().nulls_last() if column.nullable else column.desc()
+        Index(f"ix_{table_name}_{name}_id", column, table.c.id)
+        Index(f"ix_{table_name}_{name}_desc", descending, table.c.id)
+
+
+def _disputed_index(table_name: str, order: str) -> None:
+    """`disputed=true` (about one item in a hundred) in the collection's default order."""
+    table = metadata.tables[table_name]
+    columns = [table.c.id] if order == "id" else [table.c[order], table.c.id]
+    where = table.c.disputed
+    Index(f"ix_{table_name}_disputed_{order}", *columns, postgresql_where=where, sqlite_where=where)
+
+
+_sort_indexes("organizations", "name", "kind", "country", "city")
+_sort_indexes(
+    "ai_models", "name", "parameters", "active_parameters", "release_date", "developer_id"
+)
+_sort_indexes("chips", "name", "vendor_id")
+_sort_indexes("chip_support", "model_id", "chip_id", "vendor_id", "relation", "announced_on")
+_sort_indexes("investments", "name", "amount_usd_min", "amount_usd_max", "announced_on")
+_sort_indexes("documents", "title", "language", "published_on")
+for _table_name, _order in (
+    ("organizations", "name"),
+    ("ai_models", "name"),
+    ("chips", "name"),
+    ("chip_support", "id"),
+    ("investments", "id"),
+):
+    _disputed_index(_table_name, _order)
