@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
-        app.state.dataset_version.start(app.state.engine)
+        if settings.response_cache_enabled:
+            app.state.dataset_version.start(app.state.engine)
         try:
             yield
         finally:

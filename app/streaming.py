@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from app.api import PageParams, list_response
@@ -16,6 +17,8 @@ from app.jsonutil import dumps
 
 Format = Literal["json", "csv", "ndjson"]
 Fetch = Callable[[Session, PageParams], tuple[list[dict[str, Any]], str | None]]
+
+_SLOW_PARAMS = frozenset({"q", "as_of"})
 
 # Rows per query while streaming: memory stays bounded by one chunk whatever the table size.
 EXPORT_CHUNK = 1000
@@ -104,7 +107,7 @@ def _ndjson(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
         yield dumps(row) + b"\n"
 
 
-def respond_list(
+async def respond_list(
     request: Request,
     session: Session,
     page: PageParams,
@@ -113,13 +116,21 @@ def respond_list(
     fetch: Fetch,
 ) -> Any:
     fmt = negotiate(request, requested)
+
+    async def fetch_page(p: PageParams) -> tuple[list[dict[str, Any]], str | None]:
+        # An index-backed page takes a millisecond and runs right here; text search and
+        # as_of read much more, so they wait in a worker thread, not on the event loop.
+        if _SLOW_PARAMS & request.query_params.keys():
+            return await run_in_threadpool(fetch, session, p)
+        return fetch(session, p)
+
     if fmt == "json":
-        data, next_cursor = fetch(session, page)
+        data, next_cursor = await fetch_page(page)
         return list_response(request, data, next_cursor)
 
     # The first chunk runs on the request's session, so a bad parameter is still a 422.
     chunk_page = replace(page, limit=EXPORT_CHUNK, cursor=None)
-    first, cursor = fetch(session, chunk_page)
+    first, cursor = await fetch_page(chunk_page)
     engine = request.app.state.engine
 
     def rows() -> Iterator[dict[str, Any]]:

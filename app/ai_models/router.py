@@ -103,7 +103,7 @@ async def models_list(
 ) -> Any:
     """AI models, with their size, openness and developer."""
     if as_of is not None:
-        return list_as_of(
+        return await list_as_of(
             request,
             session,
             entity_type="model",
@@ -114,7 +114,7 @@ async def models_list(
             format=format,
             name="models",
         )
-    return respond_list(
+    return await respond_list(
         request,
         session,
         page,
@@ -156,7 +156,7 @@ async def model_chip_support(
     """The chips (or chip vendors) that run, trained or are compatible with a model."""
     filters = replace(query, model_id=(id,), as_of=as_of.announced_by)
     if as_of.known_at is not None:
-        return list_as_of(
+        return await list_as_of(
             request,
             session,
             entity_type="chip_support",
@@ -169,7 +169,7 @@ async def model_chip_support(
             owner=("model", id),
         )
     get_or_404(session, AIModel, "model", id)
-    return respond_list(
+    return await respond_list(
         request,
         session,
         page,

@@ -85,7 +85,7 @@ async def chip_support_list(
     """Which chips (or chip vendors) run, trained, or are compatible with which models."""
     filters = replace(query, as_of=as_of.announced_by)
     if as_of.known_at is not None:
-        return list_as_of(
+        return await list_as_of(
             request,
             session,
             entity_type="chip_support",
@@ -96,7 +96,7 @@ async def chip_support_list(
             format=format,
             name="chip-support",
         )
-    return respond_list(
+    return await respond_list(
         request,
         session,
         page,

@@ -59,7 +59,7 @@ async def chips_list(
 ) -> Any:
     """AI chips and their vendors."""
     if as_of is not None:
-        return list_as_of(
+        return await list_as_of(
             request,
             session,
             entity_type="chip",
@@ -70,7 +70,7 @@ async def chips_list(
             format=format,
             name="chips",
         )
-    return respond_list(
+    return await respond_list(
         request,
         session,
         page,

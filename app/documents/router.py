@@ -58,7 +58,7 @@ async def documents_list(
         published_to=published_to,
     )
     if as_of is not None:
-        return list_as_of(
+        return await list_as_of(
             request,
             session,
             entity_type="document",
@@ -69,7 +69,7 @@ async def documents_list(
             format=format,
             name="documents",
         )
-    return respond_list(
+    return await respond_list(
         request,
         session,
         page,

@@ -25,7 +25,7 @@ def item_as_of(
     )
 
 
-def list_as_of(
+async def list_as_of(
     request: Request,
     session: Session,
     *,
@@ -45,7 +45,7 @@ def list_as_of(
     """
     if owner is not None:
         state_at(session, owner[0], owner[1], at)
-    return respond_list(
+    return await respond_list(
         request,
         session,
         page,

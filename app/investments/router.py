@@ -101,7 +101,7 @@ async def investments_list(
     """
     filters = replace(query, as_of=as_of.announced_by)
     if as_of.known_at is not None:
-        return list_as_of(
+        return await list_as_of(
             request,
             session,
             entity_type="investment",
@@ -112,7 +112,7 @@ async def investments_list(
             format=format,
             name="investments",
         )
-    return respond_list(
+    return await respond_list(
         request,
         session,
         page,

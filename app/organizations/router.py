@@ -90,7 +90,7 @@ async def organizations_list(
 ) -> Any:
     """Organizations: companies, labs, universities, funds, joint ventures, governments."""
     if as_of is not None:
-        return list_as_of(
+        return await list_as_of(
             request,
             session,
             entity_type="organization",
@@ -101,7 +101,7 @@ async def organizations_list(
             format=format,
             name="organizations",
         )
-    return respond_list(
+    return await respond_list(
         request,
         session,
         page,
@@ -143,7 +143,7 @@ async def organization_models(
     """The models an organization develops (same filters as /v1/models)."""
     filters = replace(query, developer_id=(id,))
     if as_of is not None:
-        return list_as_of(
+        return await list_as_of(
             request,
             session,
             entity_type="model",
@@ -156,7 +156,7 @@ async def organization_models(
             owner=("organization", id),
         )
     get_or_404(session, Organization, "organization", id)
-    return respond_list(
+    return await respond_list(
         request,
         session,
         page,
@@ -184,7 +184,7 @@ async def organization_investments(
     """Investments the organization makes, takes part in, or receives."""
     filters = replace(query, organization_id=id, as_of=as_of.announced_by)
     if as_of.known_at is not None:
-        return list_as_of(
+        return await list_as_of(
             request,
             session,
             entity_type="investment",
@@ -197,7 +197,7 @@ async def organization_investments(
             owner=("organization", id),
         )
     get_or_404(session, Organization, "organization", id)
-    return respond_list(
+    return await respond_list(
         request,
         session,
         page,

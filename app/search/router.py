@@ -57,7 +57,7 @@ _EXAMPLE = {
     },
     summary="Search every collection by name, alias or title",
 )
-async def search_all(
+def search_all(  # sync: a broad or fuzzy search can take a while, in a worker thread
     session: SessionDep,
     q: Annotated[
         str,
