@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "text"
     # Seconds a statement may run before the database cancels it (PostgreSQL only).
     statement_timeout_s: float = 5.0
+    # Worker threads (and so pool connections) that text search and as_of reads may hold at
+    # once; every other read runs on the event loop with the rest of the pool.
+    slow_read_threads: int = Field(default=4, ge=1)
 
     # `python -m app.cli start` (the container's entry point)
     workers: int = Field(default=1, ge=1)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -13,6 +15,8 @@ from sqlmodel import Session
 
 from app.cache.version import install_write_hooks
 from app.config import Settings
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -60,6 +64,16 @@ def make_engine(settings: Settings) -> Engine:
     # Every writer announces its commits, so no process serves a cached answer they change.
     install_write_hooks(engine)
     return engine
+
+
+async def in_worker_thread(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """Run a read that may take long (text search, as_of) in a worker thread, a few at once.
+
+    Index-backed reads run on the event loop and must never wait for a pool connection: the
+    limiter keeps the slow reads to `SLOW_READ_THREADS` connections, the rest stay free.
+    """
+    limiter: anyio.CapacityLimiter = request.app.state.slow_reads
+    return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from app.api import PageParams, list_response
+from app.db import in_worker_thread
 from app.jsonutil import dumps
 
 Format = Literal["json", "csv", "ndjson"]
@@ -121,7 +121,7 @@ async def respond_list(
         # An index-backed page takes a millisecond and runs right here; text search and
         # as_of read much more, so they wait in a worker thread, not on the event loop.
         if _SLOW_PARAMS & request.query_params.keys():
-            return await run_in_threadpool(fetch, session, p)
+            return await in_worker_thread(request, fetch, session, p)
         return fetch(session, p)
 
     if fmt == "json":

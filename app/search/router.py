@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from app.api import INVALID, split_values
-from app.db import SessionDep
+from app.db import SessionDep, in_worker_thread
 from app.jsonutil import JSONResponse
 from app.search.names import ENTITY_TYPES
 from app.search.schemas import SearchPage
@@ -57,7 +57,8 @@ _EXAMPLE = {
     },
     summary="Search every collection by name, alias or title",
 )
-def search_all(  # sync: a broad or fuzzy search can take a while, in a worker thread
+async def search_all(
+    request: Request,
     session: SessionDep,
     q: Annotated[
         str,
@@ -80,5 +81,9 @@ def search_all(  # sync: a broad or fuzzy search can take a while, in a worker t
     to an item's own name over an alias, then the shorter name, then by type and id, so the
     order is the same on every database. Each item appears once, by its best-matching name.
     """
-    hits = search(session=session, q=q, types=split_values(types), limit=limit)
+    wanted = split_values(types)
+    # A broad or fuzzy search can take a while: in a worker thread, off the event loop.
+    hits = await in_worker_thread(
+        request, lambda: search(session=session, q=q, types=wanted, limit=limit)
+    )
     return JSONResponse({"data": hits, "next_cursor": None})
