@@ -50,6 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 RESULTS = ROOT / "bench" / "results"
 DEEP_OFFSET = 200_000  # page 10,000 of 20
+# Ours as `python -m app.cli serve` runs it; the references with uvicorn's defaults.
+OURS = ("--loop", "asyncio")
 
 
 @dataclass
@@ -98,7 +100,9 @@ class Server:
 
 
 @contextmanager
-def server(app: str, database_url: str, workers: int, **env_extra: str) -> Iterator[Server]:
+def server(
+    app: str, database_url: str, workers: int, *options: str, **env_extra: str
+) -> Iterator[Server]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "warning", **env_extra}
     command = [
@@ -115,6 +119,7 @@ def server(app: str, database_url: str, workers: int, **env_extra: str) -> Itera
         "--log-level",
         "warning",
         "--no-access-log",
+        *options,
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -355,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     for scale in scales:
         database_url = prepare_database(args.backend, scale, args.postgres_url, args.reuse)
         off = {"RESPONSE_CACHE_ENABLED": "false"}
-        with server("app.asgi:app", database_url, args.workers, **off) as srv:
+        with server("app.asgi:app", database_url, args.workers, *OURS, **off) as srv:
             kinds = request_kinds(srv.base, database_url)
             for kind, path in kinds.items():
                 measure(scale, "uncached", srv.base, kind, path)
@@ -367,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"[{scale}] memory {memory[f'{scale}:after_load']}", flush=True)
             print(f"[{scale}] full models CSV {memory[f'{scale}:models_csv']}", flush=True)
-        with server("app.asgi:app", database_url, args.workers) as srv:
+        with server("app.asgi:app", database_url, args.workers, *OURS) as srv:
             filtered = kinds["filtered_list"]
             measure(scale, "cached", srv.base, "filtered_list", filtered)
             measure(scale, "cached", srv.base, "get_by_id", kinds["get_by_id"])
