@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from app.cache.version import install_write_hooks
 from app.config import Settings
+from app.errors import ServiceUnavailable
 
 T = TypeVar("T")
 
@@ -73,6 +74,12 @@ async def in_worker_thread(request: Request, fn: Callable[..., T], *args: Any) -
     limiter keeps the slow reads to `SLOW_READ_THREADS` connections, the rest stay free.
     """
     limiter: anyio.CapacityLimiter = request.app.state.slow_reads
+    # Past a short queue, say so at once: a client that gave up still leaves its request to
+    # run, and a flood of slow reads would otherwise queue minutes of work.
+    if limiter.statistics().tasks_waiting >= 4 * limiter.total_tokens:
+        raise ServiceUnavailable(
+            "Too many searches are running; try again shortly.", headers={"Retry-After": "1"}
+        )
     return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
 
 
