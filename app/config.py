@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # Worker threads (and so pool connections) that text search and as_of reads may hold at
     # once; every other read runs on the event loop with the rest of the pool.
     slow_read_threads: int = Field(default=4, ge=1)
+    # Seconds a slow read may wait for one of them before it is refused with 503.
+    slow_read_wait_s: float = Field(default=5.0, gt=0)
 
     # `python -m app.cli start` (the container's entry point)
     workers: int = Field(default=1, ge=1)

@@ -67,20 +67,31 @@ def make_engine(settings: Settings) -> Engine:
     return engine
 
 
-async def in_worker_thread(request: Request, fn: Callable[..., T], *args: Any) -> T:
-    """Run a read that may take long (text search, as_of) in a worker thread, a few at once.
+async def in_worker_thread(
+    request: Request, fn: Callable[..., T], *args: Any, patient: bool = False
+) -> T:
+    """Run a read that may take long (text search, as_of, a stream's next chunk) in a worker
+    thread, `SLOW_READ_THREADS` at once.
 
     Index-backed reads run on the event loop and must never wait for a pool connection: the
-    limiter keeps the slow reads to `SLOW_READ_THREADS` connections, the rest stay free.
+    limiter keeps the slow reads to a few connections, the rest stay free. A read that waits
+    longer than `SLOW_READ_WAIT_S` for its turn is refused with 503: its client has likely
+    given up, and a flood of slow reads must not queue minutes of work. A `patient` read
+    (the next chunk of a stream already under way) waits as long as it takes.
     """
     limiter: anyio.CapacityLimiter = request.app.state.slow_reads
-    # Past a short queue, say so at once: a client that gave up still leaves its request to
-    # run, and a flood of slow reads would otherwise queue minutes of work.
-    if limiter.statistics().tasks_waiting >= 4 * limiter.total_tokens:
+    settings: Settings = request.app.state.settings
+    try:
+        with anyio.fail_after(None if patient else settings.slow_read_wait_s):
+            await limiter.acquire()
+    except TimeoutError:
         raise ServiceUnavailable(
             "Too many searches are running; try again shortly.", headers={"Retry-After": "1"}
-        )
-    return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
+        ) from None
+    try:
+        return await anyio.to_thread.run_sync(fn, *args)
+    finally:
+        limiter.release()
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

@@ -3,7 +3,7 @@
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
@@ -86,15 +86,19 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+Chunks = AsyncIterator[list[dict[str, Any]]]
+
+
+async def _csv(chunks: Chunks) -> AsyncIterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header: list[str] | None = None
-    for row in rows:
-        if header is None:
-            header = list(row)
-            writer.writerow(header)
-        writer.writerow([_cell(row.get(key)) for key in header])
+    async for chunk in chunks:
+        for row in chunk:
+            if header is None:
+                header = list(row)
+                writer.writerow(header)
+            writer.writerow([_cell(row.get(key)) for key in header])
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -102,9 +106,9 @@ def _csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def _ndjson(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    for row in rows:
-        yield dumps(row) + b"\n"
+async def _ndjson(chunks: Chunks) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        yield b"".join(dumps(row) + b"\n" for row in chunk)
 
 
 async def respond_list(
@@ -133,17 +137,22 @@ async def respond_list(
     first, cursor = await fetch_page(chunk_page)
     engine = request.app.state.engine
 
-    def rows() -> Iterator[dict[str, Any]]:
-        yield from first
-        next_cursor = cursor
-        while next_cursor:
-            with Session(engine) as chunk_session:
-                chunk, next_cursor = fetch(chunk_session, replace(chunk_page, cursor=next_cursor))
-            yield from chunk
+    def next_chunk(after: str) -> tuple[list[dict[str, Any]], str | None]:
+        with Session(engine) as chunk_session:
+            return fetch(chunk_session, replace(chunk_page, cursor=after))
+
+    async def chunks() -> Chunks:
+        # Each further chunk is a slow read: a few streams at once hold connections, and the
+        # reads on the event loop always find one free.
+        yield first
+        after = cursor
+        while after:
+            chunk, after = await in_worker_thread(request, next_chunk, after, patient=True)
+            yield chunk
 
     if fmt == "csv":
         return StreamingResponse(
-            _csv(rows()),
+            _csv(chunks()),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{name}.csv"',
@@ -151,5 +160,5 @@ async def respond_list(
             },
         )
     return StreamingResponse(
-        _ndjson(rows()), media_type="application/x-ndjson", headers={"Vary": "Accept"}
+        _ndjson(chunks()), media_type="application/x-ndjson", headers={"Vary": "Accept"}
     )
