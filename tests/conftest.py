@@ -100,3 +100,22 @@ def seeded_url(databases: DatabaseFactory, backend: str) -> str:
 def client(seeded_url: str) -> Iterator[TestClient]:
     with TestClient(create_app(Settings(database_url=seeded_url))) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def engine(databases: DatabaseFactory, backend: str) -> Iterator[Engine]:
+    """A seeded database of a test module's own (for tests that write)."""
+    from tests.curation_support import seeded_engine  # it imports this module
+
+    engine = seeded_engine(databases, backend)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def api(engine: Engine) -> Iterator[TestClient]:
+    """A client of the module's own seeded database."""
+    from tests.curation_support import client_for  # it imports this module
+
+    with client_for(engine) as test_client:
+        yield test_client

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,17 +20,14 @@ from app.errors import InvalidParameter
 from app.history.snapshot import COLLECTIONS
 from app.investments.service import InvestmentFilters
 from app.organizations.service import OrganizationFilters
-from tests.conftest import DatabaseFactory
 from tests.curation_support import (
     OTHER_QUOTE,
     QUOTE,
     bearer,
     cite,
-    client_for,
     history,
     just_before,
     new_key,
-    seeded_engine,
 )
 
 PROBLEM = "application/problem+json"
@@ -55,19 +51,6 @@ DATED = {
     "/v1/organizations/microsoft/investments",
     "/v1/models/deepseek-r1/chip-support",
 }
-
-
-@pytest.fixture(scope="module")
-def engine(databases: DatabaseFactory, backend: str) -> Iterator[Engine]:
-    engine = seeded_engine(databases, backend)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def api(engine: Engine) -> Iterator[TestClient]:
-    with client_for(engine) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@ key, 403 for a read-only or revoked key), and keys are stored only as hashes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -13,24 +11,10 @@ from sqlmodel import Session, select
 from app.auth.service import authenticate, revoke_key
 from app.cli import main as cli_main
 from app.models import ApiKey
-from tests.conftest import DatabaseFactory
-from tests.curation_support import bearer, cite, client_for, new_key, seeded_engine
+from tests.curation_support import bearer, cite, new_key
 
 PROBLEM = "application/problem+json"
 NEW_ORG = {"name": "Auth Test Lab", "kind": "lab", "citations": [cite()]}
-
-
-@pytest.fixture(scope="module")
-def engine(databases: DatabaseFactory, backend: str) -> Iterator[Engine]:
-    engine = seeded_engine(databases, backend)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def api(engine: Engine) -> Iterator[TestClient]:
-    with client_for(engine) as client:
-        yield client
 
 
 def _assert_auth_problem(response: object, status: int, error: str | None) -> None:

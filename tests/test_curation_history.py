@@ -4,38 +4,19 @@ every write in order; a second unchanged seed run records nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.seeding.loader import load_seed, read_seed
-from tests.conftest import DatabaseFactory
 from tests.curation_support import (
     OTHER_QUOTE,
     QUOTE,
     bearer,
     cite,
-    client_for,
     just_before,
     new_key,
 )
-from tests.curation_support import seeded_engine as make_seeded_engine
-
-
-@pytest.fixture(scope="module")
-def engine(databases: DatabaseFactory, backend: str) -> Iterator[Engine]:
-    engine = make_seeded_engine(databases, backend)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def api(engine: Engine) -> Iterator[TestClient]:
-    with client_for(engine) as client:
-        yield client
 
 
 def test_three_changes_each_readable_through_as_of(api: TestClient, engine: Engine) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,32 +15,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from app.models import Document, Revision
-from tests.conftest import DatabaseFactory
 from tests.curation_support import (
     DOC,
     OTHER_QUOTE,
     QUOTE,
     bearer,
     cite,
-    client_for,
     new_key,
-    seeded_engine,
 )
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def engine(databases: DatabaseFactory, backend: str) -> Iterator[Engine]:
-    engine = seeded_engine(databases, backend)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def api(engine: Engine) -> Iterator[TestClient]:
-    with client_for(engine) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,23 +15,9 @@ from sqlalchemy import Engine
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import DatabaseFactory
-from tests.curation_support import bearer, cite, client_for, new_key, seeded_engine
+from tests.curation_support import bearer, cite, new_key
 
 MODEL = "/v1/models/deepseek-r1"
-
-
-@pytest.fixture(scope="module")
-def engine(databases: DatabaseFactory, backend: str) -> Iterator[Engine]:
-    engine = seeded_engine(databases, backend)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def api(engine: Engine) -> Iterator[TestClient]:
-    with client_for(engine) as client:
-        yield client
 
 
 def stats(client: TestClient) -> Any:
