@@ -30,10 +30,9 @@ from app.chip_support.router import ChipSupportPage, ChipSupportQuery, ChipSuppo
 from app.chip_support.schemas import ChipSupportPublic
 from app.chip_support.service import list_chip_support
 from app.db import SessionDep
-from app.history.views import item_as_of, list_as_of
-from app.listing import get_or_404
+from app.history.views import item_as_of, respond_collection
 from app.models import AIModel
-from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.streaming import LIST_CONTENT, FormatQuery
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -102,25 +101,17 @@ async def models_list(
     format: FormatQuery = None,
 ) -> Any:
     """AI models, with their size, openness and developer."""
-    if as_of is not None:
-        return await list_as_of(
-            request,
-            session,
-            entity_type="model",
-            at=as_of,
-            filters=query,
-            page=page,
-            view=view,
-            format=format,
-            name="models",
-        )
-    return await respond_list(
+    return await respond_collection(
         request,
         session,
-        page,
-        format,
-        "models",
-        lambda s, p: list_models(session=s, filters=query, page=p, view=view),
+        entity_type="model",
+        at=as_of,
+        filters=query,
+        page=page,
+        view=view,
+        format=format,
+        name="models",
+        fetch=lambda s, p: list_models(session=s, filters=query, page=p, view=view),
     )
 
 
@@ -155,25 +146,16 @@ async def model_chip_support(
 ) -> Any:
     """The chips (or chip vendors) that run, trained or are compatible with a model."""
     filters = replace(query, model_id=(id,), as_of=as_of.announced_by)
-    if as_of.known_at is not None:
-        return await list_as_of(
-            request,
-            session,
-            entity_type="chip_support",
-            at=as_of.known_at,
-            filters=filters,
-            page=page,
-            view=view,
-            format=format,
-            name=f"{id}-chip-support",
-            owner=("model", id),
-        )
-    get_or_404(session, AIModel, "model", id)
-    return await respond_list(
+    return await respond_collection(
         request,
         session,
-        page,
-        format,
-        f"{id}-chip-support",
-        lambda s, p: list_chip_support(session=s, filters=filters, page=p, view=view),
+        entity_type="chip_support",
+        at=as_of.known_at,
+        filters=filters,
+        page=page,
+        view=view,
+        format=format,
+        name=f"{id}-chip-support",
+        owner=(AIModel, "model", id),
+        fetch=lambda s, p: list_chip_support(session=s, filters=filters, page=p, view=view),
     )

@@ -32,8 +32,8 @@ from app.chip_support.service import (
     list_chip_support,
 )
 from app.db import SessionDep
-from app.history.views import item_as_of, list_as_of
-from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.history.views import item_as_of, respond_collection
+from app.streaming import LIST_CONTENT, FormatQuery
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/chip-support", tags=["chip-support"])
@@ -84,25 +84,17 @@ async def chip_support_list(
 ) -> Any:
     """Which chips (or chip vendors) run, trained, or are compatible with which models."""
     filters = replace(query, as_of=as_of.announced_by)
-    if as_of.known_at is not None:
-        return await list_as_of(
-            request,
-            session,
-            entity_type="chip_support",
-            at=as_of.known_at,
-            filters=filters,
-            page=page,
-            view=view,
-            format=format,
-            name="chip-support",
-        )
-    return await respond_list(
+    return await respond_collection(
         request,
         session,
-        page,
-        format,
-        "chip-support",
-        lambda s, p: list_chip_support(session=s, filters=filters, page=p, view=view),
+        entity_type="chip_support",
+        at=as_of.known_at,
+        filters=filters,
+        page=page,
+        view=view,
+        format=format,
+        name="chip-support",
+        fetch=lambda s, p: list_chip_support(session=s, filters=filters, page=p, view=view),
     )
 
 

@@ -23,8 +23,8 @@ from app.api import (
 from app.chips.schemas import ChipPublic
 from app.chips.service import FIELDS, INCLUDES, SORT, ChipFilters, get_chip, list_chips
 from app.db import SessionDep
-from app.history.views import item_as_of, list_as_of
-from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.history.views import item_as_of, respond_collection
+from app.streaming import LIST_CONTENT, FormatQuery
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/chips", tags=["chips"])
@@ -58,25 +58,17 @@ async def chips_list(
     format: FormatQuery = None,
 ) -> Any:
     """AI chips and their vendors."""
-    if as_of is not None:
-        return await list_as_of(
-            request,
-            session,
-            entity_type="chip",
-            at=as_of,
-            filters=query,
-            page=page,
-            view=view,
-            format=format,
-            name="chips",
-        )
-    return await respond_list(
+    return await respond_collection(
         request,
         session,
-        page,
-        format,
-        "chips",
-        lambda s, p: list_chips(session=s, filters=query, page=p, view=view),
+        entity_type="chip",
+        at=as_of,
+        filters=query,
+        page=page,
+        view=view,
+        format=format,
+        name="chips",
+        fetch=lambda s, p: list_chips(session=s, filters=query, page=p, view=view),
     )
 
 

@@ -19,8 +19,8 @@ from app.api import (
 from app.db import SessionDep
 from app.documents.schemas import DocumentDetail, DocumentPublic
 from app.documents.service import SORT, DocumentFilters, get_document, list_documents
-from app.history.views import list_as_of
-from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.history.views import respond_collection
+from app.streaming import LIST_CONTENT, FormatQuery
 from app.views import View
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -57,25 +57,17 @@ async def documents_list(
         published_from=published_from,
         published_to=published_to,
     )
-    if as_of is not None:
-        return await list_as_of(
-            request,
-            session,
-            entity_type="document",
-            at=as_of,
-            filters=filters,
-            page=page,
-            view=View(),
-            format=format,
-            name="documents",
-        )
-    return await respond_list(
+    return await respond_collection(
         request,
         session,
-        page,
-        format,
-        "documents",
-        lambda s, p: list_documents(session=s, filters=filters, page=p),
+        entity_type="document",
+        at=as_of,
+        filters=filters,
+        page=page,
+        view=View(),
+        format=format,
+        name="documents",
+        fetch=lambda s, p: list_documents(session=s, filters=filters, page=p),
     )
 
 

@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Any
 
 from fastapi import Request
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from app.api import PageParams, item_response, parse_timestamp
 from app.history.service import state_at
 from app.history.snapshot import item_at, list_at
-from app.streaming import Format, respond_list
+from app.listing import get_or_404
+from app.streaming import Fetch, Format, respond_list
 from app.views import View
 
 
@@ -25,26 +26,31 @@ def item_as_of(
     )
 
 
-async def list_as_of(
+async def respond_collection(
     request: Request,
     session: Session,
     *,
     entity_type: str,
-    at: dt.datetime,
+    at: dt.datetime | None,
     filters: object | None,
     page: PageParams,
     view: View,
     format: Format | None,
     name: str,
-    owner: tuple[str, str] | None = None,
+    fetch: Fetch,
+    owner: tuple[type[SQLModel], str, str] | None = None,
 ) -> Any:
-    """A list as recorded at `at`, in the envelope, pages and formats of the current lists.
+    """A list now (`fetch`), or as recorded at `at`: one envelope, pages and formats.
 
-    `owner` (entity type, id) is the item a relationship list belongs to: it must have been
-    in the dataset at `at` (404 if not yet, 410 if deleted by then).
+    `owner` (table, entity type, id) is the item a relationship list belongs to: it must be in
+    the dataset now, or have been at `at` (404 if not yet, 410 if deleted by then).
     """
+    if at is None:
+        if owner is not None:
+            get_or_404(session, *owner)
+        return await respond_list(request, session, page, format, name, fetch)
     if owner is not None:
-        state_at(session, owner[0], owner[1], at)
+        state_at(session, owner[1], owner[2], at)
     return await respond_list(
         request,
         session,

@@ -25,7 +25,7 @@ from app.api import (
     split_values,
 )
 from app.db import SessionDep
-from app.history.views import item_as_of, list_as_of
+from app.history.views import item_as_of, respond_collection
 from app.investments.schemas import InvestmentKind, InvestmentPublic, InvestmentStatus
 from app.investments.service import (
     FIELDS,
@@ -35,7 +35,7 @@ from app.investments.service import (
     get_investment,
     list_investments,
 )
-from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.streaming import LIST_CONTENT, FormatQuery
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/investments", tags=["investments"])
@@ -100,25 +100,17 @@ async def investments_list(
     `amount_usd_gte` / `amount_usd_lte` keep an investment whose range reaches the bound.
     """
     filters = replace(query, as_of=as_of.announced_by)
-    if as_of.known_at is not None:
-        return await list_as_of(
-            request,
-            session,
-            entity_type="investment",
-            at=as_of.known_at,
-            filters=filters,
-            page=page,
-            view=view,
-            format=format,
-            name="investments",
-        )
-    return await respond_list(
+    return await respond_collection(
         request,
         session,
-        page,
-        format,
-        "investments",
-        lambda s, p: list_investments(session=s, filters=filters, page=p, view=view),
+        entity_type="investment",
+        at=as_of.known_at,
+        filters=filters,
+        page=page,
+        view=view,
+        format=format,
+        name="investments",
+        fetch=lambda s, p: list_investments(session=s, filters=filters, page=p, view=view),
     )
 
 

@@ -28,11 +28,10 @@ from app.api import (
     split_values,
 )
 from app.db import SessionDep
-from app.history.views import item_as_of, list_as_of
+from app.history.views import item_as_of, respond_collection
 from app.investments.router import InvestmentPage, InvestmentQuery, InvestmentView
 from app.investments.schemas import InvestmentPublic
 from app.investments.service import list_investments
-from app.listing import get_or_404
 from app.models import Organization
 from app.organizations.schemas import OrganizationKind, OrganizationPublic
 from app.organizations.service import (
@@ -43,7 +42,7 @@ from app.organizations.service import (
     get_organization,
     list_organizations,
 )
-from app.streaming import LIST_CONTENT, FormatQuery, respond_list
+from app.streaming import LIST_CONTENT, FormatQuery
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
@@ -89,25 +88,17 @@ async def organizations_list(
     format: FormatQuery = None,
 ) -> Any:
     """Organizations: companies, labs, universities, funds, joint ventures, governments."""
-    if as_of is not None:
-        return await list_as_of(
-            request,
-            session,
-            entity_type="organization",
-            at=as_of,
-            filters=query,
-            page=page,
-            view=view,
-            format=format,
-            name="organizations",
-        )
-    return await respond_list(
+    return await respond_collection(
         request,
         session,
-        page,
-        format,
-        "organizations",
-        lambda s, p: list_organizations(session=s, filters=query, page=p, view=view),
+        entity_type="organization",
+        at=as_of,
+        filters=query,
+        page=page,
+        view=view,
+        format=format,
+        name="organizations",
+        fetch=lambda s, p: list_organizations(session=s, filters=query, page=p, view=view),
     )
 
 
@@ -142,27 +133,18 @@ async def organization_models(
 ) -> Any:
     """The models an organization develops (same filters as /v1/models)."""
     filters = replace(query, developer_id=(id,))
-    if as_of is not None:
-        return await list_as_of(
-            request,
-            session,
-            entity_type="model",
-            at=as_of,
-            filters=filters,
-            page=page,
-            view=view,
-            format=format,
-            name=f"{id}-models",
-            owner=("organization", id),
-        )
-    get_or_404(session, Organization, "organization", id)
-    return await respond_list(
+    return await respond_collection(
         request,
         session,
-        page,
-        format,
-        f"{id}-models",
-        lambda s, p: list_models(session=s, filters=filters, page=p, view=view),
+        entity_type="model",
+        at=as_of,
+        filters=filters,
+        page=page,
+        view=view,
+        format=format,
+        name=f"{id}-models",
+        owner=(Organization, "organization", id),
+        fetch=lambda s, p: list_models(session=s, filters=filters, page=p, view=view),
     )
 
 
@@ -183,25 +165,16 @@ async def organization_investments(
 ) -> Any:
     """Investments the organization makes, takes part in, or receives."""
     filters = replace(query, organization_id=id, as_of=as_of.announced_by)
-    if as_of.known_at is not None:
-        return await list_as_of(
-            request,
-            session,
-            entity_type="investment",
-            at=as_of.known_at,
-            filters=filters,
-            page=page,
-            view=view,
-            format=format,
-            name=f"{id}-investments",
-            owner=("organization", id),
-        )
-    get_or_404(session, Organization, "organization", id)
-    return await respond_list(
+    return await respond_collection(
         request,
         session,
-        page,
-        format,
-        f"{id}-investments",
-        lambda s, p: list_investments(session=s, filters=filters, page=p, view=view),
+        entity_type="investment",
+        at=as_of.known_at,
+        filters=filters,
+        page=page,
+        view=view,
+        format=format,
+        name=f"{id}-investments",
+        owner=(Organization, "organization", id),
+        fetch=lambda s, p: list_investments(session=s, filters=filters, page=p, view=view),
     )
