@@ -49,6 +49,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.config import normalize_database_url
+from app.curation.service import slugify
 from app.migrate import upgrade
 from app.text import KEY_MAX, KEY_WORDS, fold, trigram_text
 
@@ -395,35 +396,28 @@ _FOLDED: dict[str, str] = {}
 _SLUGGED: dict[str, str] = {}
 
 
-def fast_fold(name: str) -> str:
-    """app.text.fold(name), from a cache of the folds of its space-separated parts: folding
-    works character by character and nothing joins across a space, so the parts' folds,
-    joined by one space, are the fold of the whole."""
+def _by_tokens(name: str, transform: Callable[[str], str], cache: dict[str, str], sep: str) -> str:
+    """`transform` of each space-separated part (each part computed once per process), the
+    non-empty results joined by `sep`."""
     parts: list[str] = []
     for token in name.split(" "):
-        folded = _FOLDED.get(token)
-        if folded is None:
-            folded = _FOLDED[token] = fold(token)
-        if folded:
-            parts.append(folded)
-    return " ".join(parts)
+        done = cache.get(token)
+        if done is None:
+            done = cache[token] = transform(token)
+        if done:
+            parts.append(done)
+    return sep.join(parts)
 
 
-def _slug_token(token: str) -> str:
-    ascii_only = unicodedata.normalize("NFKD", token).encode("ascii", "ignore").decode().lower()
-    return "-".join("".join(c if c.isalnum() else " " for c in ascii_only).split())
+def fast_fold(name: str) -> str:
+    """app.text.fold(name), from the folds of its space-separated parts: folding works
+    character by character and nothing joins across a space."""
+    return _by_tokens(name, fold, _FOLDED, " ")
 
 
 def slug(name: str) -> str:
-    """A lowercase ASCII slug of a name (empty when nothing in it is ASCII)."""
-    parts: list[str] = []
-    for token in name.split(" "):
-        slugged = _SLUGGED.get(token)
-        if slugged is None:
-            slugged = _SLUGGED[token] = _slug_token(token)
-        if slugged:
-            parts.append(slugged)
-    return "-".join(parts)
+    """The write path's slug of a name (empty when nothing in it is ASCII), part by part."""
+    return _by_tokens(name, slugify, _SLUGGED, "-")
 
 
 def search_rows(entity_type: str, entity_id: str, names: Sequence[str]) -> list[Row]:
