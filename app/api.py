@@ -215,7 +215,8 @@ RefFilter = Annotated[
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
 
 
-def _etag_matches(header: str | None, etag: str) -> bool:
+def etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match against an ETag (weak comparison, `*` matches anything)."""
     if not header:
         return False
     if header.strip() == "*":
@@ -258,7 +259,7 @@ def cacheable_json(
     body = dumps(content)
     etag = _etag(body)
     all_headers = {**(headers or {}), "ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if _etag_matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=all_headers)
     return Response(body, media_type="application/json", headers=all_headers)
 

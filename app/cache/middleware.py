@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api import etag_matches
 from app.cache.version import DatasetVersion
 
 # Headers that describe one body and are not replayed on a 304.
@@ -31,12 +32,6 @@ class Entry:
     @property
     def size(self) -> int:
         return len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + 200
-
-
-def _etag_matches(header: bytes, etag: bytes) -> bool:
-    if header.strip() == b"*":
-        return True
-    return any(tag.strip().removeprefix(b"W/") == etag for tag in header.split(b","))
 
 
 class ResponseCacheStats:
@@ -104,7 +99,9 @@ class ResponseCacheMiddleware:
         if entry is not None:
             self.entries.move_to_end(key)
             scope["route"] = entry.route  # for the access log and the metrics
-            if if_none_match is not None and _etag_matches(if_none_match, entry.etag):
+            if if_none_match is not None and etag_matches(
+                if_none_match.decode("latin-1"), entry.etag.decode("latin-1")
+            ):
                 self.stats.not_modified += 1
                 headers = [(k, v) for k, v in entry.headers if k not in _BODY_HEADERS]
                 await send({"type": "http.response.start", "status": 304, "headers": headers})
