@@ -158,7 +158,7 @@ _RECORDED = (
 )
 
 
-async def _list_as_of(
+async def list_as_of(
     as_of: Annotated[
         str | None,
         Query(pattern=f"^{TIMESTAMP_PATTERN}$", max_length=40, description="An " + _RECORDED),
@@ -168,7 +168,7 @@ async def _list_as_of(
 
 
 # `as_of` on lists where it has no date meaning: knowledge time only (naive UTC, or None).
-ListAsOf = Annotated[dt.datetime | None, Depends(_list_as_of)]
+ListAsOf = Annotated[dt.datetime | None, Depends(list_as_of)]
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ class AsOf:
     known_at: dt.datetime | None = None  # as the dataset recorded it then (naive UTC)
 
 
-async def _dated_as_of(
+async def dated_as_of(
     as_of: Annotated[
         str | None,
         Query(
@@ -202,7 +202,7 @@ async def _dated_as_of(
     return AsOf(known_at=parse_timestamp(as_of))
 
 
-DatedAsOf = Annotated[AsOf, Depends(_dated_as_of)]
+DatedAsOf = Annotated[AsOf, Depends(dated_as_of)]
 
 ItemId = Annotated[str, Path(description="The item's slug id.")]
 RefFilter = Annotated[

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -11,28 +12,27 @@ from app.api import (
     INVALID,
     NOT_FOUND,
     CountryList,
-    DatedAsOf,
     DateQuery,
     Disputed,
     IdList,
     ItemId,
     KnownAsOf,
-    ListAsOf,
     NullTest,
     Page,
     PageParams,
     SearchQuery,
     item_response,
+    list_as_of,
     page_params,
     split_values,
 )
-from app.chip_support.router import ChipSupportPage, ChipSupportQuery, ChipSupportView
+from app.chip_support.router import CHIP_SUPPORT_LIST, ChipSupportListQuery
 from app.chip_support.schemas import ChipSupportPublic
 from app.chip_support.service import list_chip_support
 from app.db import SessionDep
-from app.history.views import item_as_of, respond_collection
+from app.history.views import ListParams, item_as_of, list_params, respond_collection
 from app.models import AIModel
-from app.streaming import LIST_CONTENT, FormatQuery
+from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -87,31 +87,37 @@ async def _model_filters(
     )
 
 
+MODEL_LIST = list_params(
+    "ModelListQuery",
+    filters=_model_filters,
+    sort=SORT,
+    as_of=list_as_of,
+    view=view_params(INCLUDES, FIELDS),
+)
 ModelQuery = Annotated[ModelFilters, Depends(_model_filters)]
+ModelListQuery = Annotated[ListParams[ModelFilters, dt.datetime | None], Depends(MODEL_LIST)]
 
 
-@router.get("", response_model=Page[ModelPublic], responses=LIST_RESPONSES)
-async def models_list(
-    request: Request,
-    session: SessionDep,
-    page: ModelPage,
-    query: ModelQuery,
-    view: ModelView,
-    as_of: ListAsOf,
-    format: FormatQuery = None,
-) -> Any:
+@router.get(
+    "",
+    response_model=Page[ModelPublic],
+    responses=LIST_RESPONSES,
+    openapi_extra=MODEL_LIST.openapi,
+)
+async def models_list(request: Request, session: SessionDep, params: ModelListQuery) -> Any:
     """AI models, with their size, openness and developer."""
+    view = params.view
     return await respond_collection(
         request,
         session,
         entity_type="model",
-        at=as_of,
-        filters=query,
-        page=page,
+        at=params.as_of,
+        filters=params.filters,
+        page=params.page,
         view=view,
-        format=format,
+        format=params.format,
         name="models",
-        fetch=lambda s, p: list_models(session=s, filters=query, page=p, view=view),
+        fetch=lambda s, p: list_models(session=s, filters=params.filters, page=p, view=view),
     )
 
 
@@ -133,28 +139,23 @@ async def models_get(
     "/{id}/chip-support",
     response_model=Page[ChipSupportPublic],
     responses={**NOT_FOUND, **LIST_RESPONSES},
+    openapi_extra=CHIP_SUPPORT_LIST.openapi,
 )
 async def model_chip_support(
-    request: Request,
-    session: SessionDep,
-    id: ItemId,
-    page: ChipSupportPage,
-    query: ChipSupportQuery,
-    view: ChipSupportView,
-    as_of: DatedAsOf,
-    format: FormatQuery = None,
+    request: Request, session: SessionDep, id: ItemId, params: ChipSupportListQuery
 ) -> Any:
     """The chips (or chip vendors) that run, trained or are compatible with a model."""
-    filters = replace(query, model_id=(id,), as_of=as_of.announced_by)
+    filters = replace(params.filters, model_id=(id,), as_of=params.as_of.announced_by)
+    view = params.view
     return await respond_collection(
         request,
         session,
         entity_type="chip_support",
-        at=as_of.known_at,
+        at=params.as_of.known_at,
         filters=filters,
-        page=page,
+        page=params.page,
         view=view,
-        format=format,
+        format=params.format,
         name=f"{id}-chip-support",
         owner=(AIModel, "model", id),
         fetch=lambda s, p: list_chip_support(session=s, filters=filters, page=p, view=view),

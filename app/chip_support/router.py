@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from app.api import (
     INVALID,
     NOT_FOUND,
-    DatedAsOf,
+    AsOf,
     DateQuery,
     Disputed,
     IdList,
@@ -17,6 +17,7 @@ from app.api import (
     NullTest,
     Page,
     PageParams,
+    dated_as_of,
     enum_query,
     item_response,
     page_params,
@@ -32,8 +33,8 @@ from app.chip_support.service import (
     list_chip_support,
 )
 from app.db import SessionDep
-from app.history.views import item_as_of, respond_collection
-from app.streaming import LIST_CONTENT, FormatQuery
+from app.history.views import ListParams, item_as_of, list_params, respond_collection
+from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/chip-support", tags=["chip-support"])
@@ -72,27 +73,37 @@ async def _chip_support_filters(
 ChipSupportQuery = Annotated[ChipSupportFilters, Depends(_chip_support_filters)]
 
 
-@router.get("", response_model=Page[ChipSupportPublic], responses=LIST_RESPONSES)
+CHIP_SUPPORT_LIST = list_params(
+    "ChipSupportListQuery",
+    filters=_chip_support_filters,
+    sort=SORT,
+    as_of=dated_as_of,
+    view=view_params(INCLUDES, FIELDS),
+)
+ChipSupportListQuery = Annotated[ListParams[ChipSupportFilters, AsOf], Depends(CHIP_SUPPORT_LIST)]
+
+
+@router.get(
+    "",
+    response_model=Page[ChipSupportPublic],
+    responses=LIST_RESPONSES,
+    openapi_extra=CHIP_SUPPORT_LIST.openapi,
+)
 async def chip_support_list(
-    request: Request,
-    session: SessionDep,
-    page: ChipSupportPage,
-    query: ChipSupportQuery,
-    view: ChipSupportView,
-    as_of: DatedAsOf,
-    format: FormatQuery = None,
+    request: Request, session: SessionDep, params: ChipSupportListQuery
 ) -> Any:
     """Which chips (or chip vendors) run, trained, or are compatible with which models."""
-    filters = replace(query, as_of=as_of.announced_by)
+    filters = replace(params.filters, as_of=params.as_of.announced_by)
+    view = params.view
     return await respond_collection(
         request,
         session,
         entity_type="chip_support",
-        at=as_of.known_at,
+        at=params.as_of.known_at,
         filters=filters,
-        page=page,
+        page=params.page,
         view=view,
-        format=format,
+        format=params.format,
         name="chip-support",
         fetch=lambda s, p: list_chip_support(session=s, filters=filters, page=p, view=view),
     )

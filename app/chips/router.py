@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,20 +12,20 @@ from app.api import (
     IdList,
     ItemId,
     KnownAsOf,
-    ListAsOf,
     NullTest,
     Page,
     PageParams,
     SearchQuery,
     item_response,
+    list_as_of,
     page_params,
     split_values,
 )
 from app.chips.schemas import ChipPublic
 from app.chips.service import FIELDS, INCLUDES, SORT, ChipFilters, get_chip, list_chips
 from app.db import SessionDep
-from app.history.views import item_as_of, respond_collection
-from app.streaming import LIST_CONTENT, FormatQuery
+from app.history.views import ListParams, item_as_of, list_params, respond_collection
+from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/chips", tags=["chips"])
@@ -44,29 +45,31 @@ async def _chip_filters(
     )
 
 
-ChipQuery = Annotated[ChipFilters, Depends(_chip_filters)]
+CHIP_LIST = list_params(
+    "ChipListQuery",
+    filters=_chip_filters,
+    sort=SORT,
+    as_of=list_as_of,
+    view=view_params(INCLUDES, FIELDS),
+)
+ChipListQuery = Annotated[ListParams[ChipFilters, dt.datetime | None], Depends(CHIP_LIST)]
 
 
-@router.get("", response_model=Page[ChipPublic], responses=LIST_RESPONSES)
-async def chips_list(
-    request: Request,
-    session: SessionDep,
-    page: ChipPage,
-    query: ChipQuery,
-    view: ChipView,
-    as_of: ListAsOf,
-    format: FormatQuery = None,
-) -> Any:
+@router.get(
+    "", response_model=Page[ChipPublic], responses=LIST_RESPONSES, openapi_extra=CHIP_LIST.openapi
+)
+async def chips_list(request: Request, session: SessionDep, params: ChipListQuery) -> Any:
     """AI chips and their vendors."""
+    query, view = params.filters, params.view
     return await respond_collection(
         request,
         session,
         entity_type="chip",
-        at=as_of,
+        at=params.as_of,
         filters=query,
-        page=page,
+        page=params.page,
         view=view,
-        format=format,
+        format=params.format,
         name="chips",
         fetch=lambda s, p: list_chips(session=s, filters=query, page=p, view=view),
     )

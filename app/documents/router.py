@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -9,32 +10,21 @@ from app.api import (
     NOT_FOUND,
     DateQuery,
     ItemId,
-    ListAsOf,
     Page,
-    PageParams,
     item_response,
-    page_params,
+    list_as_of,
     split_values,
 )
 from app.db import SessionDep
 from app.documents.schemas import DocumentDetail, DocumentPublic
 from app.documents.service import SORT, DocumentFilters, get_document, list_documents
-from app.history.views import respond_collection
-from app.streaming import LIST_CONTENT, FormatQuery
-from app.views import View
+from app.history.views import ListParams, list_params, respond_collection
+from app.streaming import LIST_CONTENT
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
-DocumentPage = Annotated[PageParams, Depends(page_params(SORT))]
 
 
-@router.get(
-    "", response_model=Page[DocumentPublic], responses={**INVALID, 200: {"content": LIST_CONTENT}}
-)
-async def documents_list(
-    request: Request,
-    session: SessionDep,
-    page: DocumentPage,
-    as_of: ListAsOf,
+async def _document_filters(
     q: Annotated[
         str | None,
         Query(max_length=200, description="Case- and accent-insensitive match on the title."),
@@ -48,24 +38,41 @@ async def documents_list(
     ] = None,
     published_from: DateQuery = None,
     published_to: DateQuery = None,
-    format: FormatQuery = None,
-) -> Any:
-    """The source documents every citation points into (without their text)."""
-    filters = DocumentFilters(
+) -> DocumentFilters:
+    return DocumentFilters(
         q=q,
         language=split_values(language.lower()) if language else None,
         published_from=published_from,
         published_to=published_to,
     )
+
+
+DOCUMENT_LIST = list_params(
+    "DocumentListQuery", filters=_document_filters, sort=SORT, as_of=list_as_of
+)
+DocumentListQuery = Annotated[
+    ListParams[DocumentFilters, dt.datetime | None], Depends(DOCUMENT_LIST)
+]
+
+
+@router.get(
+    "",
+    response_model=Page[DocumentPublic],
+    responses={**INVALID, 200: {"content": LIST_CONTENT}},
+    openapi_extra=DOCUMENT_LIST.openapi,
+)
+async def documents_list(request: Request, session: SessionDep, params: DocumentListQuery) -> Any:
+    """The source documents every citation points into (without their text)."""
+    filters = params.filters
     return await respond_collection(
         request,
         session,
         entity_type="document",
-        at=as_of,
+        at=params.as_of,
         filters=filters,
-        page=page,
-        view=View(),
-        format=format,
+        page=params.page,
+        view=params.view,
+        format=params.format,
         name="documents",
         fetch=lambda s, p: list_documents(session=s, filters=filters, page=p),
     )

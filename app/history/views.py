@@ -1,19 +1,61 @@
-"""`as_of=<timestamp>` on single items and lists: the dataset as recorded at that instant."""
+"""Every list's parameters and responder, now or `as_of=<timestamp>` (the dataset as recorded
+at that instant), and `as_of` on single items."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from fastapi import Request
 from sqlmodel import Session, SQLModel
 
-from app.api import PageParams, item_response, parse_timestamp
+from app.api import PageParams, item_response, page_params, parse_timestamp
 from app.history.service import state_at
 from app.history.snapshot import item_at, list_at
-from app.listing import get_or_404
-from app.streaming import Fetch, Format, respond_list
+from app.listing import SortSpec, get_or_404
+from app.query_params import QueryParams
+from app.streaming import Fetch, Format, FormatQuery, respond_list
 from app.views import View
+
+F = TypeVar("F")
+A = TypeVar("A")
+
+
+@dataclass(frozen=True)
+class ListParams(Generic[F, A]):
+    """A list's query: its filters, page, view, `as_of` and `format`."""
+
+    filters: F
+    page: PageParams
+    view: View
+    as_of: A
+    format: Format | None
+
+
+async def _no_view() -> View:
+    return View()
+
+
+def list_params(
+    name: str,
+    *,
+    filters: Callable[..., Awaitable[F]],
+    sort: SortSpec,
+    as_of: Callable[..., Awaitable[A]],
+    view: Callable[..., Awaitable[View]] = _no_view,
+) -> QueryParams[ListParams[F, A]]:
+    """A list's query parameters, validated in one pass (`openapi_extra=...openapi`)."""
+    return QueryParams(
+        name,
+        ListParams,
+        filters=filters,
+        page=page_params(sort),
+        view=view,
+        as_of=as_of,
+        format=FormatQuery,
+    )
 
 
 def item_as_of(

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.api import (
     INVALID,
     NOT_FOUND,
+    AsOf,
     CountryList,
-    DatedAsOf,
     DateQuery,
     Disputed,
     IdList,
@@ -19,13 +19,14 @@ from app.api import (
     Page,
     PageParams,
     SearchQuery,
+    dated_as_of,
     enum_query,
     item_response,
     page_params,
     split_values,
 )
 from app.db import SessionDep
-from app.history.views import item_as_of, respond_collection
+from app.history.views import ListParams, item_as_of, list_params, respond_collection
 from app.investments.schemas import InvestmentKind, InvestmentPublic, InvestmentStatus
 from app.investments.service import (
     FIELDS,
@@ -35,7 +36,7 @@ from app.investments.service import (
     get_investment,
     list_investments,
 )
-from app.streaming import LIST_CONTENT, FormatQuery
+from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/investments", tags=["investments"])
@@ -82,33 +83,40 @@ async def _investment_filters(
     )
 
 
-InvestmentQuery = Annotated[InvestmentFilters, Depends(_investment_filters)]
+INVESTMENT_LIST = list_params(
+    "InvestmentListQuery",
+    filters=_investment_filters,
+    sort=SORT,
+    as_of=dated_as_of,
+    view=view_params(INCLUDES, FIELDS),
+)
+InvestmentListQuery = Annotated[ListParams[InvestmentFilters, AsOf], Depends(INVESTMENT_LIST)]
 
 
-@router.get("", response_model=Page[InvestmentPublic], responses=LIST_RESPONSES)
+@router.get(
+    "",
+    response_model=Page[InvestmentPublic],
+    responses=LIST_RESPONSES,
+    openapi_extra=INVESTMENT_LIST.openapi,
+)
 async def investments_list(
-    request: Request,
-    session: SessionDep,
-    page: InvestmentPage,
-    query: InvestmentQuery,
-    view: InvestmentView,
-    as_of: DatedAsOf,
-    format: FormatQuery = None,
+    request: Request, session: SessionDep, params: InvestmentListQuery
 ) -> Any:
     """Money pledged, spent or estimated in AI, with its investors and recipient.
 
     `amount_usd_gte` / `amount_usd_lte` keep an investment whose range reaches the bound.
     """
-    filters = replace(query, as_of=as_of.announced_by)
+    filters = replace(params.filters, as_of=params.as_of.announced_by)
+    view = params.view
     return await respond_collection(
         request,
         session,
         entity_type="investment",
-        at=as_of.known_at,
+        at=params.as_of.known_at,
         filters=filters,
-        page=page,
+        page=params.page,
         view=view,
-        format=format,
+        format=params.format,
         name="investments",
         fetch=lambda s, p: list_investments(session=s, filters=filters, page=p, view=view),
     )

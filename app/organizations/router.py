@@ -1,35 +1,35 @@
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from app.ai_models.router import ModelPage, ModelQuery, ModelView
+from app.ai_models.router import MODEL_LIST, ModelListQuery
 from app.ai_models.schemas import ModelPublic
 from app.ai_models.service import list_models
 from app.api import (
     INVALID,
     NOT_FOUND,
     CountryList,
-    DatedAsOf,
     Disputed,
     IdList,
     ItemId,
     KnownAsOf,
-    ListAsOf,
     NullTest,
     Page,
     PageParams,
     SearchQuery,
     enum_query,
     item_response,
+    list_as_of,
     page_params,
     split_values,
 )
 from app.db import SessionDep
-from app.history.views import item_as_of, respond_collection
-from app.investments.router import InvestmentPage, InvestmentQuery, InvestmentView
+from app.history.views import ListParams, item_as_of, list_params, respond_collection
+from app.investments.router import INVESTMENT_LIST, InvestmentListQuery
 from app.investments.schemas import InvestmentPublic
 from app.investments.service import list_investments
 from app.models import Organization
@@ -42,7 +42,7 @@ from app.organizations.service import (
     get_organization,
     list_organizations,
 )
-from app.streaming import LIST_CONTENT, FormatQuery
+from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
@@ -74,29 +74,38 @@ async def _organization_filters(
     )
 
 
-OrganizationQuery = Annotated[OrganizationFilters, Depends(_organization_filters)]
+ORGANIZATION_LIST = list_params(
+    "OrganizationListQuery",
+    filters=_organization_filters,
+    sort=SORT,
+    as_of=list_as_of,
+    view=view_params(INCLUDES, FIELDS),
+)
+OrganizationListQuery = Annotated[
+    ListParams[OrganizationFilters, dt.datetime | None], Depends(ORGANIZATION_LIST)
+]
 
 
-@router.get("", response_model=Page[OrganizationPublic], responses=LIST_RESPONSES)
+@router.get(
+    "",
+    response_model=Page[OrganizationPublic],
+    responses=LIST_RESPONSES,
+    openapi_extra=ORGANIZATION_LIST.openapi,
+)
 async def organizations_list(
-    request: Request,
-    session: SessionDep,
-    page: OrganizationPage,
-    query: OrganizationQuery,
-    view: OrganizationView,
-    as_of: ListAsOf,
-    format: FormatQuery = None,
+    request: Request, session: SessionDep, params: OrganizationListQuery
 ) -> Any:
     """Organizations: companies, labs, universities, funds, joint ventures, governments."""
+    query, view = params.filters, params.view
     return await respond_collection(
         request,
         session,
         entity_type="organization",
-        at=as_of,
+        at=params.as_of,
         filters=query,
-        page=page,
+        page=params.page,
         view=view,
-        format=format,
+        format=params.format,
         name="organizations",
         fetch=lambda s, p: list_organizations(session=s, filters=query, page=p, view=view),
     )
@@ -120,28 +129,23 @@ async def organizations_get(
     "/{id}/models",
     response_model=Page[ModelPublic],
     responses={**NOT_FOUND, **LIST_RESPONSES},
+    openapi_extra=MODEL_LIST.openapi,
 )
 async def organization_models(
-    request: Request,
-    session: SessionDep,
-    id: ItemId,
-    page: ModelPage,
-    query: ModelQuery,
-    view: ModelView,
-    as_of: ListAsOf,
-    format: FormatQuery = None,
+    request: Request, session: SessionDep, id: ItemId, params: ModelListQuery
 ) -> Any:
     """The models an organization develops (same filters as /v1/models)."""
-    filters = replace(query, developer_id=(id,))
+    filters = replace(params.filters, developer_id=(id,))
+    view = params.view
     return await respond_collection(
         request,
         session,
         entity_type="model",
-        at=as_of,
+        at=params.as_of,
         filters=filters,
-        page=page,
+        page=params.page,
         view=view,
-        format=format,
+        format=params.format,
         name=f"{id}-models",
         owner=(Organization, "organization", id),
         fetch=lambda s, p: list_models(session=s, filters=filters, page=p, view=view),
@@ -152,28 +156,23 @@ async def organization_models(
     "/{id}/investments",
     response_model=Page[InvestmentPublic],
     responses={**NOT_FOUND, **LIST_RESPONSES},
+    openapi_extra=INVESTMENT_LIST.openapi,
 )
 async def organization_investments(
-    request: Request,
-    session: SessionDep,
-    id: ItemId,
-    page: InvestmentPage,
-    query: InvestmentQuery,
-    view: InvestmentView,
-    as_of: DatedAsOf,
-    format: FormatQuery = None,
+    request: Request, session: SessionDep, id: ItemId, params: InvestmentListQuery
 ) -> Any:
     """Investments the organization makes, takes part in, or receives."""
-    filters = replace(query, organization_id=id, as_of=as_of.announced_by)
+    filters = replace(params.filters, organization_id=id, as_of=params.as_of.announced_by)
+    view = params.view
     return await respond_collection(
         request,
         session,
         entity_type="investment",
-        at=as_of.known_at,
+        at=params.as_of.known_at,
         filters=filters,
-        page=page,
+        page=params.page,
         view=view,
-        format=format,
+        format=params.format,
         name=f"{id}-investments",
         owner=(Organization, "organization", id),
         fetch=lambda s, p: list_investments(session=s, filters=filters, page=p, view=view),
