@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, tuple_, union_all
+from sqlalchemy import ColumnElement, Row, Select, bindparam, tuple_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel
-from sqlmodel import select as sm_select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import InvalidParameter, NotFound
 from app.history.service import raise_if_deleted
@@ -83,7 +84,7 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def encode_cursor(spec: SortSpec, keys: Sequence[SortKey], row: SQLModel) -> str:
+def encode_cursor(spec: SortSpec, keys: Sequence[SortKey], row: Any) -> str:
     payload = [
         _CURSOR_VERSION,
         _sort_signature(spec, keys),
@@ -153,14 +154,21 @@ def _order(spec: SortSpec, keys: Sequence[SortKey], source: Any = None) -> list[
 
 
 def _after_branches(
-    spec: SortSpec, keys: Sequence[SortKey], values: Sequence[Any]
+    spec: SortSpec, keys: Sequence[SortKey], given: Sequence[Any], *, bind: bool = False
 ) -> list[list[ColumnElement[bool]]]:
     """The rows after the cursor as disjoint conjunctions, each one range of the sort's
     index: equal to the cursor on a prefix of the keys, then past it on the next key, or
     null there (nulls come last). Their OR is the keyset predicate, but no index serves an
     OR in order; each branch alone reads only the rows it returns.
+
+    `bind`: the cursor's values as parameters `cursor_<i>`, so that the statement serves
+    every cursor with nulls in the same places.
     """
     columns = [spec.fields[k.name] for k in keys]
+    values: list[Any] = [
+        None if v is None else bindparam(f"cursor_{i}", v, type_=columns[i].type) if bind else v
+        for i, v in enumerate(given)
+    ]
 
     def equal(index: int) -> ColumnElement[bool]:
         column, value = columns[index], values[index]
@@ -193,55 +201,124 @@ def _after_branches(
 
 
 def page_statement(
-    statement: SelectOfScalar[T],
+    statement: Select[Any],
     *,
     spec: SortSpec,
     keys: Sequence[SortKey],
     values: Sequence[Any] | None,
     limit: int,
-) -> SelectOfScalar[T]:
+    bind: bool = False,
+) -> Select[Any]:
     """The statement of one page of `limit` rows, in order, after the cursor's `values`.
 
     With several branches, each one's first `limit` (sort columns only) are merged in
     order by a UNION ALL (PostgreSQL merges the index scans and stops at `limit`), and the
-    page's rows are then read by primary key.
+    page's rows are then read by primary key. `bind`: the limit and the cursor's values are
+    parameters (`page_limit`, `cursor_<i>`), for a statement kept and used again.
     """
     order = _order(spec, keys)
+    count: Any = bindparam("page_limit", limit) if bind else limit
     if values is None:
-        return statement.order_by(*order).limit(limit)
-    branches = _after_branches(spec, keys, values)
+        return statement.order_by(*order).limit(count)
+    branches = _after_branches(spec, keys, values, bind=bind)
     if len(branches) == 1:
-        return statement.where(*branches[0]).order_by(*order).limit(limit)
+        return statement.where(*branches[0]).order_by(*order).limit(count)
     columns = [spec.fields[k.name] for k in keys]
     criteria = statement.whereclause
     parts = []
     for branch in branches:
         where = branch if criteria is None else [criteria, *branch]
-        child = sa_select(*columns).where(*where).order_by(*order).limit(limit).subquery()
+        child = sa_select(*columns).where(*where).order_by(*order).limit(count).subquery()
         parts.append(sa_select(*child.c))
     merged = union_all(*parts)
-    page = merged.order_by(*_order(spec, keys, merged.selected_columns)).limit(limit).subquery()
-    # The page's rows by primary key, with the statement's loader options (deferred
-    # columns) but not its criteria: the page's ids already meet them, and a costly one
-    # (`q`) would be evaluated again.
-    entity = statement.column_descriptions[0]["entity"]
-    rows: SelectOfScalar[T] = sm_select(entity).options(*statement._with_options)
+    page = merged.order_by(*_order(spec, keys, merged.selected_columns)).limit(count).subquery()
+    # The page's rows by primary key, the statement's columns but not its criteria: the
+    # page's ids already meet them, and a costly one (`q`) would be evaluated again.
+    rows = sa_select(*statement.selected_columns)
     return rows.join(page, spec.fields["id"] == page.c.id).order_by(*order)
+
+
+@dataclass(frozen=True)
+class Filtered:
+    """A collection's filtered statement, made by `build`, and the values it takes.
+
+    `key` names the statement's shape (which filters are set, the value of each flag):
+    every request of the same shape runs the same statement, built and compiled once, with
+    its own `params`. Builders give each value as `bindparam(<filter name>, value)`.
+    `key=None`: built for this request only (its conditions hold values, e.g. `q`'s ids).
+    """
+
+    key: Hashable | None
+    build: Callable[[], Select[Any]]
+    params: Mapping[str, Any]
+
+
+def filtered(
+    collection: str, filters: object, build: Callable[[], Select[Any]], *, cacheable: bool = True
+) -> Filtered:
+    """The shape and values of a frozen dataclass of filters (None: not set)."""
+    values = {
+        field.name: getattr(filters, field.name)
+        for field in dataclasses.fields(filters)  # type: ignore[arg-type]
+    }
+    given = {name: value for name, value in values.items() if value is not None}
+    if not cacheable:
+        return Filtered(None, build, given)
+    shape = tuple((n, v) if isinstance(v, bool) else n for n, v in given.items())
+    return Filtered((collection, shape), build, given)
+
+
+class _Statements:
+    """The page statements in use, least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[Hashable, Select[Any]] = OrderedDict()
+        self._lock = threading.Lock()  # streams read pages in worker threads
+
+    def get(self, key: Hashable, make: Callable[[], Select[Any]]) -> Select[Any]:
+        with self._lock:
+            statement = self._kept.get(key)
+            if statement is not None:
+                self._kept.move_to_end(key)
+                return statement
+        statement = make()
+        with self._lock:
+            self._kept[key] = statement
+            if len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return statement
+
+
+_PAGES = _Statements(1024)
 
 
 def fetch_page(
     session: Session,
-    statement: SelectOfScalar[T],
+    query: Filtered,
     *,
     spec: SortSpec,
     sort: str | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[T], str | None]:
+) -> tuple[list[Row[Any]], str | None]:
     keys = parse_sort(sort, spec)
     values = decode_cursor(cursor, spec, keys) if cursor else None
-    page = page_statement(statement, spec=spec, keys=keys, values=values, limit=limit + 1)
-    rows = list(session.exec(page).all())
+    if query.key is None:
+        page = page_statement(query.build(), spec=spec, keys=keys, values=values, limit=limit + 1)
+        rows = list(session.execute(page, query.params).all())
+    else:
+        nulls = None if values is None else tuple(v is None for v in values)
+        statement = _PAGES.get(
+            (query.key, _sort_signature(spec, keys), nulls),
+            lambda: page_statement(
+                query.build(), spec=spec, keys=keys, values=values, limit=limit + 1, bind=True
+            ),
+        )
+        params = {**query.params, "page_limit": limit + 1}
+        for index, value in enumerate(values or ()):
+            params[f"cursor_{index}"] = value
+        rows = list(session.execute(statement, params).all())
     if len(rows) <= limit:
         return rows, None
     page_rows = rows[:limit]

@@ -85,3 +85,18 @@ def test_a_parameter_declared_twice_is_refused() -> None:
 
     with pytest.raises(ValueError, match="'limit' declared twice"):
         QueryParams("Twice", dict, a=first, b=second)
+
+
+def test_one_statement_serves_every_value_of_a_shape(client: TestClient) -> None:
+    """Requests with the same filters set share one statement: each gets its own values."""
+    everything = client.get("/v1/models?limit=500").json()["data"]
+    for bound in (1, 32_000_000_000, 10**15, 0):
+        response = client.get(f"/v1/models?parameters_gte={bound}&limit=500")
+        assert response.status_code == 200, response.text
+        expected = {m["id"] for m in everything if (m["parameters"] or -1) >= bound}
+        assert {m["id"] for m in response.json()["data"]} == expected
+    for developers in ("deepseek", "openai,moonshot-ai", "nobody"):
+        response = client.get(f"/v1/models?developer_id={developers}&limit=500")
+        wanted = set(developers.split(","))
+        expected = {m["id"] for m in everything if m["developer_id"] in wanted}
+        assert {m["id"] for m in response.json()["data"]} == expected

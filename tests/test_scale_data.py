@@ -269,7 +269,7 @@ def _walk(session: Session, lister: Lister, filters: Any, sort: str, limit: int)
 def _full_order(session: Session, table: type[SQLModel], spec: SortSpec, sort: str) -> list[str]:
     keys = parse_sort(sort, spec)
     statement = page_statement(sm_select(table), spec=spec, keys=keys, values=None, limit=10**9)
-    return [row.id for row in session.exec(statement)]  # type: ignore[attr-defined]
+    return [row.id for row in session.execute(statement).scalars()]
 
 
 @pytest.mark.parametrize(("table", "spec", "lister", "filters", "sort"), SORT_CASES)

@@ -413,7 +413,7 @@ def deep_cursor(session: Session, collection: Collection, sort: str) -> tuple[st
     statement = page_statement(
         sm_select(collection.table), spec=collection.spec, keys=keys, values=None, limit=1
     ).offset(position - 1)
-    row = session.exec(statement).one()
+    row = session.execute(statement).scalars().one()
     return encode_cursor(collection.spec, keys, row), position
 
 
@@ -446,7 +446,7 @@ def test_sorts_read_a_page_at_any_depth(engine: Engine, name: str, sort: str) ->
         following = page_statement(
             sm_select(collection.table), spec=collection.spec, keys=keys, values=None, limit=LIMIT
         ).offset(position)
-        expected = [row.id for row in session.exec(following)]  # type: ignore[attr-defined]
+        expected = [row.id for row in session.execute(following).scalars()]
         assert [item["id"] for item in deep.items] == expected
     print(
         f"\n{name} sort={sort}: first page {first.seconds * 1000:.1f} ms,"

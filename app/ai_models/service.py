@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import BindParameter, Row, Select, bindparam
 from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null, where_range
-from app.listing import SortSpec, fetch_page, get_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, get_or_404, search_condition
 from app.models import AIModel, Organization
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
@@ -44,6 +45,7 @@ SORT = SortSpec(
     },
     default="name",
 )
+COLUMNS = tuple(AIModel.__table__.c)  # type: ignore[attr-defined]
 EMBEDS = {"developer": Embed("developer", "developer_id", organizations_by_id)}
 INCLUDES = ("citations", "documents", *EMBEDS)
 
@@ -71,7 +73,7 @@ class ModelFilters:
     disputed: bool | None = None
 
 
-def model_public(row: AIModel) -> dict[str, Any]:
+def model_public(row: AIModel | Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
@@ -96,6 +98,42 @@ def models_by_id(session: Session, ids: Sequence[str]) -> dict[str, dict[str, An
     return {row.id: model_public(row) for row in rows}
 
 
+def _models_statement(session: Session, f: ModelFilters) -> Select[Any]:
+    statement = select(*COLUMNS)
+    if f.q is not None:
+        statement = statement.where(search_condition(session, AIModel, f.q))
+    statement = where_in(statement, col(AIModel.developer_id), f, "developer_id")
+    if f.developer_country is not None:
+        countries: BindParameter[Any] = bindparam(
+            "developer_country", f.developer_country, expanding=True
+        )
+        developers = select(Organization.id).where(col(Organization.country).in_(countries))
+        statement = statement.where(col(AIModel.developer_id).in_(developers))
+    statement = where_equal(statement, col(AIModel.open_weights), f, "open_weights")
+    statement = where_equal(statement, col(AIModel.reasoning), f, "reasoning")
+    statement = where_range(
+        statement, col(AIModel.parameters), f, "parameters_gte", "parameters_lte"
+    )
+    statement = where_range(
+        statement,
+        col(AIModel.active_parameters),
+        f,
+        "active_parameters_gte",
+        "active_parameters_lte",
+    )
+    statement = where_range(
+        statement, col(AIModel.release_date), f, "release_date_from", "release_date_to"
+    )
+    statement = where_null(statement, col(AIModel.parameters), f, "parameters_null")
+    statement = where_null(statement, col(AIModel.active_parameters), f, "active_parameters_null")
+    statement = where_null(statement, col(AIModel.developer_id), f, "developer_id_null")
+    statement = where_null(statement, col(AIModel.release_date), f, "release_date_null")
+    statement = where_null(statement, col(AIModel.open_weights), f, "open_weights_null")
+    statement = where_null(statement, col(AIModel.reasoning), f, "reasoning_null")
+    statement = where_null(statement, col(AIModel.license), f, "license_null")
+    return where_equal(statement, col(AIModel.disputed), f, "disputed")
+
+
 def list_models(
     *,
     session: Session,
@@ -103,35 +141,14 @@ def list_models(
     page: PageParams,
     view: View = View(),
 ) -> tuple[list[dict[str, Any]], str | None]:
-    f = filters
-    statement = select(AIModel)
-    if f.q is not None:
-        statement = statement.where(search_condition(session, AIModel, f.q))
-    statement = where_in(statement, col(AIModel.developer_id), f.developer_id)
-    if f.developer_country is not None:
-        developers = select(Organization.id).where(
-            col(Organization.country).in_(f.developer_country)
-        )
-        statement = statement.where(col(AIModel.developer_id).in_(developers))
-    statement = where_equal(statement, col(AIModel.open_weights), f.open_weights)
-    statement = where_equal(statement, col(AIModel.reasoning), f.reasoning)
-    statement = where_range(statement, col(AIModel.parameters), f.parameters_gte, f.parameters_lte)
-    statement = where_range(
-        statement, col(AIModel.active_parameters), f.active_parameters_gte, f.active_parameters_lte
+    query = filtered(
+        "models",
+        filters,
+        lambda: _models_statement(session, filters),
+        cacheable=filters.q is None,
     )
-    statement = where_range(
-        statement, col(AIModel.release_date), f.release_date_from, f.release_date_to
-    )
-    statement = where_null(statement, col(AIModel.parameters), f.parameters_null)
-    statement = where_null(statement, col(AIModel.active_parameters), f.active_parameters_null)
-    statement = where_null(statement, col(AIModel.developer_id), f.developer_id_null)
-    statement = where_null(statement, col(AIModel.release_date), f.release_date_null)
-    statement = where_null(statement, col(AIModel.open_weights), f.open_weights_null)
-    statement = where_null(statement, col(AIModel.reasoning), f.reasoning_null)
-    statement = where_null(statement, col(AIModel.license), f.license_null)
-    statement = where_equal(statement, col(AIModel.disputed), f.disputed)
     rows, next_cursor = fetch_page(
-        session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
+        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )
     items = [model_public(r) for r in rows]
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor

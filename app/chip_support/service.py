@@ -6,13 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Row, Select
 from sqlmodel import Session, col, select
 
 from app.ai_models.service import models_by_id
 from app.api import PageParams
 from app.chips.service import chips_by_id
 from app.filtering import where_equal, where_in, where_null, where_range
-from app.listing import SortSpec, fetch_page, get_or_404
+from app.listing import SortSpec, fetch_page, filtered, get_or_404
 from app.models import ChipSupport
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
@@ -29,6 +30,7 @@ FIELDS = (
     "description",
     "disputed",
 )
+COLUMNS = tuple(ChipSupport.__table__.c)  # type: ignore[attr-defined]
 SORT = SortSpec(
     "chip-support",
     {
@@ -65,7 +67,7 @@ class ChipSupportFilters:
     disputed: bool | None = None
 
 
-def chip_support_public(row: ChipSupport) -> dict[str, Any]:
+def chip_support_public(row: ChipSupport | Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "model_id": row.model_id,
@@ -79,6 +81,21 @@ def chip_support_public(row: ChipSupport) -> dict[str, Any]:
     }
 
 
+def _chip_support_statement(f: ChipSupportFilters) -> Select[Any]:
+    statement = select(*COLUMNS)
+    statement = where_in(statement, col(ChipSupport.model_id), f, "model_id")
+    statement = where_in(statement, col(ChipSupport.chip_id), f, "chip_id")
+    statement = where_in(statement, col(ChipSupport.vendor_id), f, "vendor_id")
+    statement = where_in(statement, col(ChipSupport.relation), f, "relation")
+    announced = col(ChipSupport.announced_on)
+    statement = where_range(statement, announced, f, "announced_from", "announced_to")
+    statement = where_range(statement, announced, f, None, "as_of")
+    statement = where_null(statement, col(ChipSupport.chip_id), f, "chip_id_null")
+    statement = where_null(statement, col(ChipSupport.vendor_id), f, "vendor_id_null")
+    statement = where_null(statement, announced, f, "announced_on_null")
+    return where_equal(statement, col(ChipSupport.disputed), f, "disputed")
+
+
 def list_chip_support(
     *,
     session: Session,
@@ -86,22 +103,9 @@ def list_chip_support(
     page: PageParams,
     view: View = View(),
 ) -> tuple[list[dict[str, Any]], str | None]:
-    f = filters
-    statement = select(ChipSupport)
-    statement = where_in(statement, col(ChipSupport.model_id), f.model_id)
-    statement = where_in(statement, col(ChipSupport.chip_id), f.chip_id)
-    statement = where_in(statement, col(ChipSupport.vendor_id), f.vendor_id)
-    statement = where_in(statement, col(ChipSupport.relation), f.relation)
-    statement = where_range(
-        statement, col(ChipSupport.announced_on), f.announced_from, f.announced_to
-    )
-    statement = where_range(statement, col(ChipSupport.announced_on), None, f.as_of)
-    statement = where_null(statement, col(ChipSupport.chip_id), f.chip_id_null)
-    statement = where_null(statement, col(ChipSupport.vendor_id), f.vendor_id_null)
-    statement = where_null(statement, col(ChipSupport.announced_on), f.announced_on_null)
-    statement = where_equal(statement, col(ChipSupport.disputed), f.disputed)
+    query = filtered("chip-support", filters, lambda: _chip_support_statement(filters))
     rows, next_cursor = fetch_page(
-        session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
+        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )
     items = [chip_support_public(r) for r in rows]
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor

@@ -6,17 +6,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Row, Select
 from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null
-from app.listing import SortSpec, fetch_page, get_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, get_or_404, search_condition
 from app.models import Chip
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
 
 ENTITY = "chip"
 FIELDS = ("id", "name", "aliases", "vendor_id", "description", "disputed")
+COLUMNS = tuple(Chip.__table__.c)  # type: ignore[attr-defined]
 SORT = SortSpec(
     "chips",
     {"id": col(Chip.id), "name": col(Chip.name), "vendor_id": col(Chip.vendor_id)},
@@ -34,7 +36,7 @@ class ChipFilters:
     disputed: bool | None = None
 
 
-def chip_public(row: Chip) -> dict[str, Any]:
+def chip_public(row: Chip | Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
@@ -52,6 +54,15 @@ def chips_by_id(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any
     return {row.id: chip_public(row) for row in rows}
 
 
+def _chips_statement(session: Session, f: ChipFilters) -> Select[Any]:
+    statement = select(*COLUMNS)
+    if f.q is not None:
+        statement = statement.where(search_condition(session, Chip, f.q))
+    statement = where_in(statement, col(Chip.vendor_id), f, "vendor_id")
+    statement = where_null(statement, col(Chip.vendor_id), f, "vendor_id_null")
+    return where_equal(statement, col(Chip.disputed), f, "disputed")
+
+
 def list_chips(
     *,
     session: Session,
@@ -59,14 +70,11 @@ def list_chips(
     page: PageParams,
     view: View = View(),
 ) -> tuple[list[dict[str, Any]], str | None]:
-    statement = select(Chip)
-    if filters.q is not None:
-        statement = statement.where(search_condition(session, Chip, filters.q))
-    statement = where_in(statement, col(Chip.vendor_id), filters.vendor_id)
-    statement = where_null(statement, col(Chip.vendor_id), filters.vendor_id_null)
-    statement = where_equal(statement, col(Chip.disputed), filters.disputed)
+    query = filtered(
+        "chips", filters, lambda: _chips_statement(session, filters), cacheable=filters.q is None
+    )
     rows, next_cursor = fetch_page(
-        session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
+        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )
     items = [chip_public(r) for r in rows]
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor

@@ -6,14 +6,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import defer
+from sqlalchemy import Row, Select
 from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import where_in, where_range
-from app.listing import SortSpec, fetch_page, get_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, get_or_404, search_condition
 from app.models import Document
 
+# Lists leave the (large) texts unread: only single documents serve them.
+LIST_COLUMNS = tuple(
+    c
+    for c in Document.__table__.c  # type: ignore[attr-defined]
+    if c.name not in {"text", "original_text"}
+)
 SORT = SortSpec(
     "documents",
     {
@@ -34,7 +40,7 @@ class DocumentFilters:
     published_to: dt.date | None = None
 
 
-def document_public(row: Document) -> dict[str, Any]:
+def document_public(row: Document | Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "title": row.title,
@@ -47,19 +53,25 @@ def document_public(row: Document) -> dict[str, Any]:
     }
 
 
+def _documents_statement(session: Session, f: DocumentFilters) -> Select[Any]:
+    statement = select(*LIST_COLUMNS)
+    if f.q is not None:
+        statement = statement.where(search_condition(session, Document, f.q))
+    statement = where_in(statement, col(Document.language), f, "language")
+    return where_range(statement, col(Document.published_on), f, "published_from", "published_to")
+
+
 def list_documents(
     *, session: Session, filters: DocumentFilters, page: PageParams
 ) -> tuple[list[dict[str, Any]], str | None]:
-    # Lists leave the (large) texts unread: only single documents serve them.
-    statement = select(Document).options(defer(Document.text), defer(Document.original_text))  # type: ignore[arg-type]
-    if filters.q is not None:
-        statement = statement.where(search_condition(session, Document, filters.q))
-    statement = where_in(statement, col(Document.language), filters.language)
-    statement = where_range(
-        statement, col(Document.published_on), filters.published_from, filters.published_to
+    query = filtered(
+        "documents",
+        filters,
+        lambda: _documents_statement(session, filters),
+        cacheable=filters.q is None,
     )
     rows, next_cursor = fetch_page(
-        session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
+        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )
     return [document_public(r) for r in rows], next_cursor
 

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import BindParameter, Row, Select, bindparam
 from sqlmodel import Session, col, or_, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null, where_range
-from app.listing import SortSpec, fetch_page, get_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, get_or_404, search_condition
 from app.models import Investment, InvestmentParticipant, Organization
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
@@ -36,6 +37,7 @@ FIELDS = (
     "description",
     "disputed",
 )
+COLUMNS = tuple(Investment.__table__.c)  # type: ignore[attr-defined]
 SORT = SortSpec(
     "investments",
     {
@@ -87,7 +89,9 @@ def _investors(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str,
     return found
 
 
-def investment_public(row: Investment, investors: list[dict[str, Any]]) -> dict[str, Any]:
+def investment_public(
+    row: Investment | Row[Any], investors: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
@@ -108,7 +112,7 @@ def investment_public(row: Investment, investors: list[dict[str, Any]]) -> dict[
     }
 
 
-def _participants_of(organization_ids: Sequence[str]) -> Any:
+def _participants_of(organization_ids: Any) -> Any:
     return col(Investment.id).in_(
         select(InvestmentParticipant.investment_id).where(
             col(InvestmentParticipant.organization_id).in_(organization_ids)
@@ -124,25 +128,20 @@ def _embed_investors(session: Session, items: list[dict[str, Any]]) -> None:
             investor["organization"] = organizations.get(investor["organization_id"])
 
 
-def list_investments(
-    *,
-    session: Session,
-    filters: InvestmentFilters,
-    page: PageParams,
-    view: View = View(),
-) -> tuple[list[dict[str, Any]], str | None]:
-    f = filters
-    statement = select(Investment)
+def _investments_statement(session: Session, f: InvestmentFilters) -> Select[Any]:
+    statement = select(*COLUMNS)
     if f.q is not None:
         statement = statement.where(search_condition(session, Investment, f.q))
-    statement = where_in(statement, col(Investment.kind), f.kind)
-    statement = where_in(statement, col(Investment.status), f.status)
+    statement = where_in(statement, col(Investment.kind), f, "kind")
+    statement = where_in(statement, col(Investment.status), f, "status")
     if f.investor_id is not None:
-        statement = statement.where(_participants_of(f.investor_id))
+        investors: BindParameter[Any] = bindparam("investor_id", f.investor_id, expanding=True)
+        statement = statement.where(_participants_of(investors))
     if f.investor_country is not None:
-        in_country = select(Organization.id).where(
-            col(Organization.country).in_(f.investor_country)
+        countries: BindParameter[Any] = bindparam(
+            "investor_country", f.investor_country, expanding=True
         )
+        in_country = select(Organization.id).where(col(Organization.country).in_(countries))
         statement = statement.where(
             col(Investment.id).in_(
                 select(InvestmentParticipant.investment_id).where(
@@ -150,29 +149,46 @@ def list_investments(
                 )
             )
         )
-    statement = where_in(statement, col(Investment.recipient_id), f.recipient_id)
+    statement = where_in(statement, col(Investment.recipient_id), f, "recipient_id")
     if f.organization_id is not None:
+        organization: BindParameter[Any] = bindparam("organization_id", f.organization_id)
         statement = statement.where(
             or_(
-                _participants_of([f.organization_id]),
-                Investment.recipient_id == f.organization_id,
+                col(Investment.id).in_(
+                    select(InvestmentParticipant.investment_id).where(
+                        col(InvestmentParticipant.organization_id) == organization
+                    )
+                ),
+                col(Investment.recipient_id) == organization,
             )
         )
     # A range reaches a bound when any value in it could satisfy the bound.
-    if f.amount_usd_gte is not None:
-        statement = statement.where(col(Investment.amount_usd_max) >= f.amount_usd_gte)
-    if f.amount_usd_lte is not None:
-        statement = statement.where(col(Investment.amount_usd_min) <= f.amount_usd_lte)
-    statement = where_range(
-        statement, col(Investment.announced_on), f.announced_from, f.announced_to
+    statement = where_range(statement, col(Investment.amount_usd_max), f, "amount_usd_gte", None)
+    statement = where_range(statement, col(Investment.amount_usd_min), f, None, "amount_usd_lte")
+    announced = col(Investment.announced_on)
+    statement = where_range(statement, announced, f, "announced_from", "announced_to")
+    statement = where_range(statement, announced, f, None, "as_of")
+    statement = where_null(statement, col(Investment.amount_usd_min), f, "amount_null")
+    statement = where_null(statement, col(Investment.recipient_id), f, "recipient_id_null")
+    statement = where_null(statement, announced, f, "announced_on_null")
+    return where_equal(statement, col(Investment.disputed), f, "disputed")
+
+
+def list_investments(
+    *,
+    session: Session,
+    filters: InvestmentFilters,
+    page: PageParams,
+    view: View = View(),
+) -> tuple[list[dict[str, Any]], str | None]:
+    query = filtered(
+        "investments",
+        filters,
+        lambda: _investments_statement(session, filters),
+        cacheable=filters.q is None,
     )
-    statement = where_range(statement, col(Investment.announced_on), None, f.as_of)
-    statement = where_null(statement, col(Investment.amount_usd_min), f.amount_null)
-    statement = where_null(statement, col(Investment.recipient_id), f.recipient_id_null)
-    statement = where_null(statement, col(Investment.announced_on), f.announced_on_null)
-    statement = where_equal(statement, col(Investment.disputed), f.disputed)
     rows, next_cursor = fetch_page(
-        session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
+        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )
     investors = _investors(session, [r.id for r in rows])
     items = [investment_public(r, investors.get(r.id, [])) for r in rows]

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Row, Select
 from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null
-from app.listing import SortSpec, fetch_page, get_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, get_or_404, search_condition
 from app.models import Organization
 from app.views import Embed, View, finish
 
@@ -26,6 +27,7 @@ FIELDS = (
     "description",
     "disputed",
 )
+COLUMNS = tuple(Organization.__table__.c)  # type: ignore[attr-defined]
 SORT = SortSpec(
     "organizations",
     {
@@ -51,7 +53,7 @@ class OrganizationFilters:
     disputed: bool | None = None
 
 
-def organization_public(row: Organization) -> dict[str, Any]:
+def organization_public(row: Organization | Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
@@ -76,6 +78,19 @@ EMBEDS = {"parent": Embed("parent", "parent_id", organizations_by_id)}
 INCLUDES = ("citations", "documents", *EMBEDS)
 
 
+def _organizations_statement(session: Session, f: OrganizationFilters) -> Select[Any]:
+    statement = select(*COLUMNS)
+    if f.q is not None:
+        statement = statement.where(search_condition(session, Organization, f.q))
+    statement = where_in(statement, col(Organization.kind), f, "kind")
+    statement = where_in(statement, col(Organization.country), f, "country")
+    statement = where_in(statement, col(Organization.parent_id), f, "parent_id")
+    statement = where_null(statement, col(Organization.country), f, "country_null")
+    statement = where_null(statement, col(Organization.city), f, "city_null")
+    statement = where_null(statement, col(Organization.parent_id), f, "parent_id_null")
+    return where_equal(statement, col(Organization.disputed), f, "disputed")
+
+
 def list_organizations(
     *,
     session: Session,
@@ -83,18 +98,14 @@ def list_organizations(
     page: PageParams,
     view: View = View(),
 ) -> tuple[list[dict[str, Any]], str | None]:
-    statement = select(Organization)
-    if filters.q is not None:
-        statement = statement.where(search_condition(session, Organization, filters.q))
-    statement = where_in(statement, col(Organization.kind), filters.kind)
-    statement = where_in(statement, col(Organization.country), filters.country)
-    statement = where_in(statement, col(Organization.parent_id), filters.parent_id)
-    statement = where_null(statement, col(Organization.country), filters.country_null)
-    statement = where_null(statement, col(Organization.city), filters.city_null)
-    statement = where_null(statement, col(Organization.parent_id), filters.parent_id_null)
-    statement = where_equal(statement, col(Organization.disputed), filters.disputed)
+    query = filtered(
+        "organizations",
+        filters,
+        lambda: _organizations_statement(session, filters),
+        cacheable=filters.q is None,
+    )
     rows, next_cursor = fetch_page(
-        session, statement, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
+        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
     )
     items = [organization_public(r) for r in rows]
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
