@@ -94,10 +94,19 @@ async def in_worker_thread(
         limiter.release()
 
 
+_READS = frozenset({"GET", "HEAD"})
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """Commit when the request succeeds, roll back when anything raises."""
+    """Commit when the request succeeds, roll back when anything raises.
+
+    A read has nothing to commit: its transaction ends when the session closes.
+    """
     engine: Engine = request.app.state.engine
     with Session(engine, expire_on_commit=False) as session:
+        if request.method in _READS:
+            yield session
+            return
         try:
             yield session
             session.commit()

@@ -306,7 +306,7 @@ def fetch_page(
     values = decode_cursor(cursor, spec, keys) if cursor else None
     if query.key is None:
         page = page_statement(query.build(), spec=spec, keys=keys, values=values, limit=limit + 1)
-        rows = list(session.execute(page, query.params).all())
+        rows = list(session.connection().execute(page, query.params).all())
     else:
         nulls = None if values is None else tuple(v is None for v in values)
         statement = _PAGES.get(
@@ -318,7 +318,8 @@ def fetch_page(
         params = {**query.params, "page_limit": limit + 1}
         for index, value in enumerate(values or ()):
             params[f"cursor_{index}"] = value
-        rows = list(session.execute(statement, params).all())
+        # Core, not the ORM: the rows are plain columns, nothing for the ORM to do.
+        rows = list(session.connection().execute(statement, params).all())
     if len(rows) <= limit:
         return rows, None
     page_rows = rows[:limit]
