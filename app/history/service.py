@@ -13,11 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from sqlalchemy import BigInteger, ColumnElement, Index, Text, literal_column
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 from sqlmodel import Session, col, func, select
 
 from app.errors import Gone, NotFound
 from app.jsonutil import dumps
-from app.models import Revision
+from app.models import Revision, metadata
 
 # entity type -> the path of its collection
 ENTITY_PATHS = {
@@ -246,3 +250,98 @@ def revision_count(session: Session, entity_type: str, entity_id: str) -> int:
         Revision.entity_type == entity_type, Revision.entity_id == entity_id
     )
     return int(session.exec(statement).one())
+
+
+# The as_of indexes (migration 0005) ---------------------------------------------------------
+
+_FIELD = re.compile(r"[a-z_]+")
+
+
+class StateValue(ColumnElement[Any]):
+    """A field of a revision's state as the as_of indexes hold it, null when absent or null:
+    on PostgreSQL the text (`->>`), or for a number field its numeric value (the columns the
+    states come from hold integers); on SQLite `json_extract`, which keeps a JSON number a
+    number. Queries compare and order by this same expression, so that they use the indexes.
+    """
+
+    inherit_cache = True
+    _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012 (as SQLAlchemy declares it)
+        ("state", InternalTraversal.dp_clauseelement),
+        ("field", InternalTraversal.dp_string),
+        ("number", InternalTraversal.dp_boolean),
+    ]
+
+    def __init__(self, state: ColumnElement[Any], field: str, number: bool) -> None:
+        assert _FIELD.fullmatch(field), field
+        self.state = state
+        self.field = field
+        self.number = number
+        self.type = BigInteger() if number else Text()
+
+
+@compiles(StateValue)
+def _json_extract(element: StateValue, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_extract({compiler.process(element.state, **kw)}, '$.{element.field}')"
+
+
+@compiles(StateValue, "postgresql")
+def _arrow(element: StateValue, compiler: SQLCompiler, **kw: Any) -> str:
+    text = f"({compiler.process(element.state, **kw)} ->> '{element.field}')"
+    return f"({text}::numeric)" if element.number else text
+
+
+# entity type -> the fields its as_of lists sort by (besides id), each with whether it holds
+# numbers; and fields that are not sortable but have an index for their filter.
+AS_OF_SORTED: dict[str, tuple[tuple[str, bool], ...]] = {
+    "organization": (("name", False), ("kind", False), ("country", False), ("city", False)),
+    "model": (
+        ("name", False),
+        ("parameters", True),
+        ("active_parameters", True),
+        ("release_date", False),
+        ("developer_id", False),
+    ),
+    "chip": (("name", False), ("vendor_id", False)),
+    "chip_support": (
+        ("model_id", False),
+        ("chip_id", False),
+        ("vendor_id", False),
+        ("relation", False),
+        ("announced_on", False),
+    ),
+    "investment": (
+        ("name", False),
+        ("amount_usd_min", True),
+        ("amount_usd_max", True),
+        ("announced_on", False),
+    ),
+    "document": (("title", False), ("language", False), ("published_on", False)),
+}
+AS_OF_FILTERED: dict[str, tuple[str, ...]] = {
+    "organization": ("parent_id",),
+    "investment": ("recipient_id",),
+}
+
+
+def _as_of_indexes() -> None:
+    """The indexes of migration 0005 in the metadata, so that the migrations are checked
+    against them: `(entity_type, entity_id, id, recorded_at)`, then for each sortable field
+    of each collection `(value, entity_id)` and `(value DESC NULLS LAST, entity_id)` where
+    `entity_type` is the collection's, and `(value, entity_id)` for the filtered fields."""
+    table = metadata.tables["revisions"]
+    c = table.c
+    Index("ix_revisions_as_of", c.entity_type, c.entity_id, c.id, c.recorded_at)
+    for entity, sorted_fields in AS_OF_SORTED.items():
+        where = c.entity_type == literal_column(f"'{entity}'")
+        fields = [(name, number, True) for name, number in sorted_fields]
+        fields += [(name, False, False) for name in AS_OF_FILTERED.get(entity, ())]
+        for name, number, both in fields:
+            value = StateValue(c.state, name, number)
+            kw: dict[str, Any] = {"postgresql_where": where, "sqlite_where": where}
+            Index(f"ix_revisions_{entity}_{name}_id", value, c.entity_id, **kw)
+            if both:
+                descending = value.desc().nulls_last()
+                Index(f"ix_revisions_{entity}_{name}_desc", descending, c.entity_id, **kw)
+
+
+_as_of_indexes()
