@@ -11,11 +11,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, Row, Select, bindparam, tuple_, union_all
-from sqlalchemy import select as sa_select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, select, tuple_, union_all
 from sqlmodel import Session, SQLModel
 
 from app.errors import InvalidParameter, NotFound
@@ -228,13 +227,13 @@ def page_statement(
     parts = []
     for branch in branches:
         where = branch if criteria is None else [criteria, *branch]
-        child = sa_select(*columns).where(*where).order_by(*order).limit(count).subquery()
-        parts.append(sa_select(*child.c))
+        child = select(*columns).where(*where).order_by(*order).limit(count).subquery()
+        parts.append(select(*child.c))
     merged = union_all(*parts)
     page = merged.order_by(*_order(spec, keys, merged.selected_columns)).limit(count).subquery()
     # The page's rows by primary key, the statement's columns but not its criteria: the
     # page's ids already meet them, and a costly one (`q`) would be evaluated again.
-    rows = sa_select(*statement.selected_columns)
+    rows = select(*statement.selected_columns)
     return rows.join(page, spec.fields["id"] == page.c.id).order_by(*order)
 
 
@@ -349,17 +348,51 @@ _ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
 
 def get_or_404(session: Session, model: type[T], label: str, item_id: str) -> T:
+    """The item as an ORM object, for a write to change; 404 (410 if deleted) if missing."""
     # An id that cannot be a slug cannot exist: answer 404 without asking the database.
-    if not _ID_RE.fullmatch(item_id):
-        raise NotFound(label, item_id)
-    row = session.get(model, item_id)
+    row = session.get(model, item_id) if _ID_RE.fullmatch(item_id) else None
     if row is None:
-        entity_type = _ENTITY_TYPES.get(getattr(model, "__tablename__", ""))
-        if entity_type is not None:
-            # A deleted item answers 410 Gone with a link to its history.
-            raise_if_deleted(session, entity_type, item_id)
-        raise NotFound(label, item_id)
+        _missing(session, model, label, item_id)
     return row
+
+
+def read_or_404(session: Session, model: type[SQLModel], label: str, item_id: str) -> Row[Any]:
+    """The item's columns, for a read (no ORM object to track); 404 (410 if deleted)."""
+    row = None
+    if _ID_RE.fullmatch(item_id):
+        statement = _BY_ID.get(model)
+        if statement is None:
+            table = model.__table__  # type: ignore[attr-defined]
+            statement = _BY_ID[model] = select(*table.c).where(table.c.id == bindparam("id"))
+        row = session.connection().execute(statement, {"id": item_id}).first()
+    if row is None:
+        _missing(session, model, label, item_id)
+    return row
+
+
+_BY_ID: dict[type[SQLModel], Select[Any]] = {}
+
+
+def rows_by_ids(session: Session, columns: tuple[Any, ...], ids: Sequence[str]) -> list[Row[Any]]:
+    """The rows (these columns of one table) with these ids, in one query: for `include`."""
+    statement = _BY_IDS.get(columns)
+    if statement is None:
+        id_column = next(column for column in columns if column.name == "id")
+        statement = _BY_IDS[columns] = select(*columns).where(
+            id_column.in_(bindparam("ids", expanding=True))
+        )
+    return list(session.connection().execute(statement, {"ids": list(ids)}).all())
+
+
+_BY_IDS: dict[tuple[Any, ...], Select[Any]] = {}
+
+
+def _missing(session: Session, model: type[SQLModel], label: str, item_id: str) -> NoReturn:
+    entity_type = _ENTITY_TYPES.get(getattr(model, "__tablename__", ""))
+    if entity_type is not None and _ID_RE.fullmatch(item_id):
+        # A deleted item answers 410 Gone with a link to its history.
+        raise_if_deleted(session, entity_type, item_id)
+    raise NotFound(label, item_id)
 
 
 _ENTITY_TYPES = {

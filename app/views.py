@@ -5,12 +5,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Query
-from sqlalchemy.orm import defer
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.citations.service import load_citations
-from app.documents.service import document_public
-from app.models import Document
+from app.documents.service import LIST_COLUMNS, document_public
+from app.listing import rows_by_ids
 
 Item = dict[str, Any]
 # ids -> public dicts of the referenced items, in one query
@@ -79,12 +78,7 @@ def view_params(includes: Sequence[str], fields: Sequence[str]) -> Callable[...,
 def documents_by_id(session: Session, ids: Sequence[str]) -> dict[str, Item]:
     if not ids:
         return {}
-    statement = (
-        select(Document)
-        .options(defer(Document.text), defer(Document.original_text))  # type: ignore[arg-type]
-        .where(col(Document.id).in_(ids))
-    )
-    return {row.id: document_public(row) for row in session.exec(statement)}
+    return {row.id: document_public(row) for row in rows_by_ids(session, LIST_COLUMNS, ids)}
 
 
 def finish(

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null, where_range
-from app.listing import SortSpec, fetch_page, filtered, get_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, read_or_404, rows_by_ids, search_condition
 from app.models import AIModel, Organization
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
@@ -94,8 +94,7 @@ def model_public(row: AIModel | Row[Any]) -> dict[str, Any]:
 def models_by_id(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return {}
-    rows = session.exec(select(AIModel).where(col(AIModel.id).in_(ids)))
-    return {row.id: model_public(row) for row in rows}
+    return {row.id: model_public(row) for row in rows_by_ids(session, COLUMNS, ids)}
 
 
 def _models_statement(session: Session, f: ModelFilters) -> Select[Any]:
@@ -155,7 +154,7 @@ def list_models(
 
 
 def get_model(*, session: Session, model_id: str, view: View = View()) -> dict[str, Any]:
-    row = get_or_404(session, AIModel, ENTITY, model_id)
+    row = read_or_404(session, AIModel, ENTITY, model_id)
     items = finish(
         session, [model_public(row)], entity=ENTITY, view=view, embeds=EMBEDS, always_cite=True
     )

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null
-from app.listing import SortSpec, fetch_page, filtered, get_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, read_or_404, rows_by_ids, search_condition
 from app.models import Chip
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
@@ -50,8 +50,7 @@ def chip_public(row: Chip | Row[Any]) -> dict[str, Any]:
 def chips_by_id(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return {}
-    rows = session.exec(select(Chip).where(col(Chip.id).in_(ids)))
-    return {row.id: chip_public(row) for row in rows}
+    return {row.id: chip_public(row) for row in rows_by_ids(session, COLUMNS, ids)}
 
 
 def _chips_statement(session: Session, f: ChipFilters) -> Select[Any]:
@@ -81,7 +80,7 @@ def list_chips(
 
 
 def get_chip(*, session: Session, chip_id: str, view: View = View()) -> dict[str, Any]:
-    row = get_or_404(session, Chip, ENTITY, chip_id)
+    row = read_or_404(session, Chip, ENTITY, chip_id)
     items = finish(
         session, [chip_public(row)], entity=ENTITY, view=view, embeds=EMBEDS, always_cite=True
     )

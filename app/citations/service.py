@@ -6,12 +6,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Row, bindparam
 from sqlmodel import Session, col, select
 
 from app.models import Citation
 
 
-def citation_public(row: Citation) -> dict[str, Any]:
+def citation_public(row: Citation | Row[Any]) -> dict[str, Any]:
     return {
         "document_id": row.document_id,
         "quote": row.quote,
@@ -31,14 +32,20 @@ def load_citations(
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return found
-    statement = (
-        select(Citation)
-        .where(Citation.entity_type == entity_type, col(Citation.entity_id).in_(ids))
-        .order_by(col(Citation.entity_id), col(Citation.position))
-    )
-    for row in session.exec(statement):
+    rows = session.connection().execute(_OF_ITEMS, {"entity_type": entity_type, "ids": ids})
+    for row in rows:
         found[row.entity_id].append(citation_public(row))
     return found
+
+
+_OF_ITEMS = (
+    select(*Citation.__table__.c)  # type: ignore[attr-defined]
+    .where(
+        col(Citation.entity_type) == bindparam("entity_type"),
+        col(Citation.entity_id).in_(bindparam("ids", expanding=True)),
+    )
+    .order_by(col(Citation.entity_id), col(Citation.position))
+)
 
 
 def attach_citations(session: Session, entity_type: str, items: list[dict[str, Any]]) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import where_in, where_range
-from app.listing import SortSpec, fetch_page, filtered, get_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, read_or_404, search_condition
 from app.models import Document
 
 # Lists leave the (large) texts unread: only single documents serve them.
@@ -77,5 +77,5 @@ def list_documents(
 
 
 def get_document(*, session: Session, document_id: str) -> dict[str, Any]:
-    row = get_or_404(session, Document, "document", document_id)
+    row = read_or_404(session, Document, "document", document_id)
     return {**document_public(row), "text": row.text, "original_text": row.original_text}

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, or_, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null, where_range
-from app.listing import SortSpec, fetch_page, filtered, get_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, read_or_404, search_condition
 from app.models import Investment, InvestmentParticipant, Organization
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
@@ -198,7 +198,7 @@ def list_investments(
 
 
 def get_investment(*, session: Session, investment_id: str, view: View = View()) -> dict[str, Any]:
-    row = get_or_404(session, Investment, ENTITY, investment_id)
+    row = read_or_404(session, Investment, ENTITY, investment_id)
     item = investment_public(row, _investors(session, [row.id]).get(row.id, []))
     if "investors" in view.include:
         _embed_investors(session, [item])

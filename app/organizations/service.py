@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null
-from app.listing import SortSpec, fetch_page, filtered, get_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, read_or_404, rows_by_ids, search_condition
 from app.models import Organization
 from app.views import Embed, View, finish
 
@@ -70,8 +70,7 @@ def organization_public(row: Organization | Row[Any]) -> dict[str, Any]:
 def organizations_by_id(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return {}
-    rows = session.exec(select(Organization).where(col(Organization.id).in_(ids)))
-    return {row.id: organization_public(row) for row in rows}
+    return {row.id: organization_public(row) for row in rows_by_ids(session, COLUMNS, ids)}
 
 
 EMBEDS = {"parent": Embed("parent", "parent_id", organizations_by_id)}
@@ -114,7 +113,7 @@ def list_organizations(
 def get_organization(
     *, session: Session, organization_id: str, view: View = View()
 ) -> dict[str, Any]:
-    row = get_or_404(session, Organization, ENTITY, organization_id)
+    row = read_or_404(session, Organization, ENTITY, organization_id)
     items = finish(
         session,
         [organization_public(row)],
