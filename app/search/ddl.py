@@ -1,7 +1,8 @@
-"""Search objects made by migration 0002 outside the table classes' metadata, and the
-Alembic filters that keep autogenerate and `compare_metadata` from reporting them.
+"""Search objects made by migrations 0002 and 0006 outside the table classes' metadata, and
+the Alembic filters that keep autogenerate and `compare_metadata` from reporting them.
 
-- PostgreSQL: the extension pg_trgm and a GIN trigram index on `search_names.grams`.
+- PostgreSQL: the extension pg_trgm, a GIN trigram index on `search_names.grams` (0002) and
+  B-trees of the names' keys by length, then key: of whole names and of later words (0006).
 - SQLite: the FTS5 table `search_names_fts` (trigram tokenizer, contentless; its shadow
   tables are named `search_names_fts_*`) and the triggers that keep it in step.
 """
@@ -12,6 +13,9 @@ from typing import Any
 
 FTS_TABLE = "search_names_fts"
 TRIGRAM_INDEX = "ix_search_names_grams_trgm"
+PREFIX_INDEX = "ix_search_names_prefix"
+LATER_INDEX = "ix_search_names_later"
+_INDEXES = {TRIGRAM_INDEX, PREFIX_INDEX, LATER_INDEX}
 
 
 def _unmanaged(name: str | None, type_: str) -> bool:
@@ -19,7 +23,7 @@ def _unmanaged(name: str | None, type_: str) -> bool:
         return False
     if type_ == "table":
         return name == FTS_TABLE or name.startswith(FTS_TABLE + "_")
-    return type_ == "index" and name == TRIGRAM_INDEX
+    return type_ == "index" and name in _INDEXES
 
 
 def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
