@@ -11,7 +11,7 @@ on the folded strings. A name matches a query when
 - or it is one or two edits from a run of the name's words (`fuzzy`): one edit when the run
   has 5 to 8 letters, two when it has 9 or more, none below 5. An edit is a letter added,
   removed or replaced, or two neighbouring letters swapped. Found among the trigram
-  candidates (bounded by `FUZZY_CANDIDATES`).
+  candidates (bounded by `CANDIDATES` in app.search.service).
 
 Scores fall in disjoint bands, so sorting by score sorts by kind of match first:
 exact 1.0 > prefix (0.8–0.95] > word (0.6–0.75] > substring (0.5–0.6] > fuzzy (0.05–0.35].
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from app.text import compact, fold, word_keys
 
@@ -70,6 +71,9 @@ def allowed_edits(letters: int) -> int:
     return 1 if letters <= 8 else 2
 
 
+# Names share their runs of words (a size, a version, a variant): a search meets the same
+# (query, run) pairs again and again.
+@lru_cache(maxsize=16384)
 def edit_distance(a: str, b: str, limit: int) -> int | None:
     """Edit distance counting a swap of two neighbouring letters as one edit (optimal string
     alignment), when it is at most `limit`; else None. Banded: O(len × limit)."""
@@ -120,7 +124,11 @@ def _fuzzy_score(needle: Needle, words: list[str], name_length: int) -> float | 
 
 def classify(needle: Needle, name: str) -> Match | None:
     """How `name` (as written) matches the query, or None."""
-    folded = fold(name)
+    return classify_folded(needle, fold(name))
+
+
+def classify_folded(needle: Needle, folded: str) -> Match | None:
+    """How a name, given folded (app.text.fold), matches the query, or None."""
     if not folded:
         return None
     whole = compact(folded)

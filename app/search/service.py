@@ -1,19 +1,25 @@
 """Search queries: candidates from each database's own indexes, judged in app.search.matching.
 
-Candidates come from three bounded queries on `search_names`:
-- word keys: a B-tree range on `key` (exact, prefix and word-prefix matches), in key order;
-- substrings (3+ characters): `LIKE` on the pg_trgm GIN index (PostgreSQL), a phrase on the
-  FTS5 trigram table (SQLite), both on `grams`, shortest names first;
-- fuzzy (4+ letters): trigram similarity, `<%` on the GIN index (PostgreSQL), any shared
-  trigram ranked by bm25 (SQLite).
-The ranking itself is computed in Python on the folded names, so the two databases answer
-alike whenever the candidate sets hold every match (up to `CANDIDATES` of each kind).
+Candidates come from bounded queries on `search_names`, in stages of falling score; a search
+stops after the stage that fills its page (every later stage scores lower):
+1. exact and prefix matches: whole names whose key starts with the query, shortest first
+   (PostgreSQL: for each key length, a range of `ix_search_names_prefix` under the LIMIT);
+2. later words: the same from a later word on (`ix_search_names_later`), then, unless those
+   fill the page, substrings (3+ characters: `LIKE` on the pg_trgm GIN index, shortest
+   first among the first SUBSTRING_READ found; a phrase on the FTS5 trigram table on
+   SQLite), both on `grams`;
+3. fuzzy (4+ letters): trigram word similarity, `<%` on the GIN index (PostgreSQL: on a
+   large table in passes of falling similarity), any shared trigram ranked by bm25 (SQLite).
+Each stage reads at most CANDIDATES names. The ranking itself is computed in Python on the
+folded names, so the two databases answer alike whenever the candidate sets hold every
+match, and a page is the start of a longer one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -21,30 +27,45 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    bindparam,
     column,
     func,
-    literal,
     literal_column,
+    not_,
     or_,
     select,
     table,
     text,
+    true,
+    union_all,
 )
 from sqlmodel import Session, SQLModel, col, delete
 
 from app.errors import InvalidParameter
 from app.models import AIModel, Chip, Document, Investment, Organization, SearchName
-from app.search.ddl import FTS_TABLE
-from app.search.matching import Match, Needle, classify
+from app.search.ddl import FTS_TABLE, TRIGRAM_INDEX
+from app.search.matching import Match, Needle, classify, classify_folded
 from app.search.names import ENTITY_TYPES, name_rows
 from app.text import compact, fold
 
+# Names read per stage at most (and names matching directly above which a collection's `q`
+# takes no fuzzy matches).
 CANDIDATES = 200
+# Substring matches read at most, before the shortest CANDIDATES are kept (PostgreSQL).
+SUBSTRING_READ = 1000
 # pg_trgm word similarity below which a name is not a fuzzy candidate (SQLite takes any shared
 # trigram). Measured on 30,000 random typos against names with extra and split words: one
 # edit never left less than 0.13; two edits left less than 0.1 once (0.095: two swaps around
-# a space in a 10-letter run), which only SQLite then finds.
+# a space in a 10-letter run), which only SQLite then finds. Longer queries keep more of
+# their trigrams: see fuzzy_threshold.
 FUZZY_THRESHOLD = 0.1
+# On a table of more whole names than LARGE_TABLE (PostgreSQL), the fuzzy candidates are read
+# in passes of falling similarity, each under the LIMIT and never the rows of an earlier
+# pass, until CANDIDATES are read: a short query shares a trigram with a large share of all
+# names, too many to read at FUZZY_THRESHOLD. On a smaller table, one pass at the threshold,
+# the most similar first.
+FUZZY_PASSES = (0.7, 0.5, 0.3)
+LARGE_TABLE = 20_000
 
 # The searchable tables: their entity type and id column.
 TABLE_TYPES: dict[type[SQLModel], tuple[str, Any]] = {
@@ -55,6 +76,8 @@ TABLE_TYPES: dict[type[SQLModel], tuple[str, Any]] = {
     Document: ("document", col(Document.id)),
 }
 _TYPE_ORDER = {name: index for index, name in enumerate(ENTITY_TYPES)}
+# The same names are candidates of search after search.
+_fold = lru_cache(maxsize=16384)(fold)
 
 _SN = SearchName
 if TYPE_CHECKING:  # SQLAlchemy 2.1's variadic form, for the type checker only
@@ -109,6 +132,9 @@ def delete_search_names(session: Session, *, entity_type: str, entity_id: str) -
 
 
 # Candidates ------------------------------------------------------------------------------
+#
+# Each statement is built once per shape (dialect, whether types are given...) with its
+# values as bound parameters (named as in `_values`), and run on the session's connection.
 
 
 @dataclass(frozen=True)
@@ -136,97 +162,279 @@ def _successor(prefix: str) -> str:
     return prefix[:-1] + chr(last)
 
 
-def _key_condition(needle: Needle) -> ColumnElement[bool]:
-    key = col(_SN.key)
-    return and_(key >= needle.compact, key < _successor(needle.compact))
-
-
-def _substring_condition(needle: Needle, dialect: str) -> ColumnElement[bool]:
-    if dialect == "postgresql":
-        # fold() leaves only letters and digits in a compact query: nothing to escape for
-        # LIKE. A compact query is in `grams` exactly when it is in the compact name.
-        return and_(_WHOLE_NAME, col(_SN.grams).like(f"%{needle.compact}%"))
-    phrase = f'"{needle.compact}"'  # the trigram tokenizer matches a phrase as a substring
-    matching = select(_FTS.c.rowid).where(_FTS_MATCH(phrase))
-    return and_(_WHOLE_NAME, col(_SN.id).in_(matching))
-
-
 def _trigrams(text_: str) -> set[str]:
     padded = f" {text_} "
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
-def _candidate_columns() -> _Candidates:
-    return select(
+def _values(needle: Needle, types: Sequence[str] | None) -> dict[str, Any]:
+    """The bound parameters of every candidate statement for this query."""
+    terms = sorted(_trigrams(needle.folded) | _trigrams(needle.compact))
+    return {
+        "low": needle.compact,
+        "high": _successor(needle.compact),
+        "length": len(needle.compact),
+        # fold() leaves only letters and digits in a compact query: nothing to escape for
+        # LIKE. A compact query is in `grams` exactly when it is in the compact name.
+        "pattern": f"%{needle.compact}%",
+        # The trigram tokenizer matches a phrase as a substring.
+        "phrase": f'"{needle.compact}"',
+        # The query as typed and without its spaces (one and the same for a single word).
+        "folded": needle.folded,
+        "compact": needle.compact,
+        "any_trigram": " OR ".join(f'"{term}"' for term in terms),
+        "types": list(types or ()),
+    }
+
+
+def _starts_with(key: Any) -> ColumnElement[bool]:
+    return and_(key >= bindparam("low"), key < bindparam("high"))
+
+
+def _substring_condition(dialect: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return and_(_WHOLE_NAME, col(_SN.grams).like(bindparam("pattern")))
+    matching = select(_FTS.c.rowid).where(_FTS_MATCH(bindparam("phrase")))
+    return and_(_WHOLE_NAME, col(_SN.id).in_(matching))
+
+
+def _direct_condition(dialect: str, substring: bool) -> ColumnElement[bool]:
+    """A name matching but for typos: a word key starting with the query, or containing it
+    (`substring`: the query is long enough for that)."""
+    if not substring:
+        return _starts_with(col(_SN.key))
+    return or_(_starts_with(col(_SN.key)), _substring_condition(dialect))
+
+
+def _candidate_columns(typed: bool) -> _Candidates:
+    statement = select(
         col(_SN.entity_type), col(_SN.entity_id), col(_SN.name), col(_SN.is_primary)
     ).select_from(_SN)
+    if typed:
+        statement = statement.where(col(_SN.entity_type).in_(bindparam("types", expanding=True)))
+    return statement
 
 
-def _of_types(statement: _Candidates, types: Sequence[str] | None) -> _Candidates:
-    return statement.where(col(_SN.entity_type).in_(types)) if types else statement
-
-
-def _fuzzy_statement(session: Session, needle: Needle, dialect: str) -> _Candidates:
-    grams = col(_SN.grams)
-    if dialect == "postgresql":
-        session.execute(
-            text("SELECT set_config('pg_trgm.word_similarity_threshold', :value, true)"),
-            {"value": str(FUZZY_THRESHOLD)},
-        )
-        # The query as typed and without its spaces (one and the same for a single word).
-        forms = [literal(form) for form in dict.fromkeys([needle.folded, needle.compact])]
-        similarity = func.greatest(*(func.word_similarity(form, grams) for form in forms))
-        return (
-            _candidate_columns()
-            .where(_WHOLE_NAME, or_(*(form.op("<%")(grams) for form in forms)))
-            .order_by(similarity.desc())
-        )
-    terms = sorted(_trigrams(needle.folded) | _trigrams(needle.compact))
-    query = " OR ".join(f'"{term}"' for term in terms)
-    return (
-        _candidate_columns()
-        .join(_FTS, _FTS.c.rowid == col(_SN.id))
-        .where(_FTS_MATCH(query))
-        .order_by(_FTS.c.rank)
-    )
+def _by_name(key: Any, entity_type: Any, entity_id: Any, dialect: str) -> list[Any]:
+    """Shortest names first, then by key, type and id: the same order on both databases."""
+    return [
+        func.length(key),
+        key,
+        _bytewise(entity_type, dialect),
+        _bytewise(entity_id, dialect),
+    ]
 
 
 def _then_by_name(statement: _Candidates, dialect: str) -> _Candidates:
     return statement.order_by(
-        func.length(col(_SN.key)),
-        col(_SN.key),
-        _bytewise(col(_SN.entity_type), dialect),
-        _bytewise(col(_SN.entity_id), dialect),
+        *_by_name(col(_SN.key), col(_SN.entity_type), col(_SN.entity_id), dialect)
     ).limit(CANDIDATES)
 
 
-def _fetch(session: Session, statement: _Candidates) -> list[Candidate]:
-    return [Candidate(*row) for row in session.execute(statement)]
+def _first_read(statement: Any, name: str, limit: Any) -> Any:
+    """The first `limit` rows of `statement` as they are found, as a subquery (PostgreSQL).
+
+    A materialized CTE is planned for all its rows (the bitmap scan of an index), not for
+    the first few (which a sequential scan would promise, and then read the whole table for
+    a rare match), and is read only as far as the LIMIT needs."""
+    found = statement.cte(name).prefix_with("MATERIALIZED")
+    return select(found).limit(limit).subquery()
 
 
-def fuzzy_candidates(
-    session: Session, needle: Needle, types: Sequence[str] | None
-) -> list[Candidate]:
-    if not needle.fuzzy_searchable:
-        return []
-    dialect = _dialect(session)
-    statement = _of_types(_fuzzy_statement(session, needle, dialect), types)
-    return _fetch(session, _then_by_name(statement, dialect))
-
-
-def candidates(session: Session, needle: Needle, types: Sequence[str] | None) -> set[Candidate]:
-    dialect = _dialect(session)
-    by_key = _of_types(_candidate_columns().where(_key_condition(needle)), types).order_by(
-        col(_SN.key),
-        _bytewise(col(_SN.entity_type), dialect),
-        _bytewise(col(_SN.entity_id), dialect),
+def _candidates_of(rows: Any) -> _Candidates:
+    statement: _Candidates = select(
+        rows.c.entity_type, rows.c.entity_id, rows.c.name, rows.c.is_primary
     )
-    found = set(_fetch(session, by_key.limit(CANDIDATES)))
-    if needle.substring_searchable:
-        inside = _candidate_columns().where(_substring_condition(needle, dialect))
-        found.update(_fetch(session, _then_by_name(_of_types(inside, types), dialect)))
-    found.update(fuzzy_candidates(session, needle, types))
-    return found
+    return statement
+
+
+def _fetch(session: Session, statement: Any, values: dict[str, Any]) -> list[Candidate]:
+    return [Candidate(*row) for row in session.connection().execute(statement, values)]
+
+
+# Stages 1 and 2: a word key starting with the query, shortest first.
+_LATER_WORD = col(_SN.word) > literal_column("0")  # a literal, so the partial index applies
+
+
+@cache
+def _prefix_statement(dialect: str, typed: bool, whole: bool) -> _Candidates:
+    """The names with a key starting with the query, shortest keys first: of whole names
+    (`whole`: exact and prefix matches) or from a later word on."""
+    key = col(_SN.key)
+    rows = _WHOLE_NAME if whole else _LATER_WORD
+    found = _candidate_columns(typed).where(rows, _starts_with(key))
+    if dialect != "postgresql":
+        return _then_by_name(found, dialect)
+    # For each key length from the query's on, the keys of that length starting with the
+    # query, in key order under the LIMIT: a few entries per length of ix_search_names_prefix
+    # (whole names) or ix_search_names_later, read from the index alone. The lengths are read
+    # in order (a nested loop over the series) and the outer LIMIT stops at the first
+    # CANDIDATES names, so that a broad prefix reads about CANDIDATES entries and a rare one
+    # one probe per length.
+    longest = select(func.max(func.length(key))).where(rows).scalar_subquery()
+    lengths = (
+        func.generate_series(bindparam("length", type_=Integer), longest)
+        .table_valued("n")
+        .render_derived(name="lengths")
+    )
+    page = (
+        found.where(func.length(key) == lengths.c.n)
+        .order_by(
+            key,
+            _bytewise(col(_SN.entity_type), dialect),
+            _bytewise(col(_SN.entity_id), dialect),
+        )
+        .limit(CANDIDATES)
+        .lateral("page")
+    )
+    return _candidates_of(page).select_from(lengths).join(page, true()).limit(CANDIDATES)
+
+
+# Stage 2: a later word starting with the query, then the query inside a name.
+@cache
+def _later_statement(dialect: str, typed: bool, substring: bool) -> Any:
+    """The later-word matches and, when they are fewer than `needed` items, the substring
+    matches (which score lower: a page of later-word matches reads none of them)."""
+    later = _prefix_statement(dialect, typed, whole=False)
+    if not substring:
+        return later
+    # Not the whole names starting with the query: stage 1 has them.
+    inside = _candidate_columns(typed).where(
+        _substring_condition(dialect), not_(_starts_with(col(_SN.key)))
+    )
+    if dialect == "postgresql":
+        # The shortest among the first SUBSTRING_READ found: a common substring of a large
+        # table is in more names than a request can read and sort.
+        read = _first_read(inside.add_columns(col(_SN.key)), "inside", SUBSTRING_READ)
+        inside = (
+            _candidates_of(read)
+            .order_by(*_by_name(read.c.key, read.c.entity_type, read.c.entity_id, dialect))
+            .limit(CANDIDATES)
+        )
+    else:
+        inside = _then_by_name(inside, dialect)
+    found = later.cte("later").prefix_with("MATERIALIZED", dialect="postgresql")
+    items = select(found.c.entity_type, found.c.entity_id).distinct().subquery()
+    few = select(func.count()).select_from(items).scalar_subquery() < bindparam("needed")
+    # An uncorrelated condition: evaluated once, and the substrings not read when false.
+    return union_all(_candidates_of(found), _candidates_of(inside.subquery()).where(few))
+
+
+# Stage 3: fuzzy.
+def fuzzy_threshold(needle: Needle) -> float:
+    """The least word similarity of the fuzzy candidates for this query (PostgreSQL).
+
+    FUZZY_THRESHOLD up to 12 letters; then rising by 0.025 a letter, to 0.4 from 24 letters
+    on. Measured on random typos (one or two edits, spaces added, removed or moved) of runs
+    of the words of 6,400 names: the least similarity of a match was 0.25 at 10-11 letters,
+    0.33 at 14, 0.41 at 16, 0.52 at 20 and 0.58 at 24."""
+    letters = len(needle.compact)
+    return round(min(0.4, max(FUZZY_THRESHOLD, (letters - 8) * 0.025)), 3)
+
+
+_SIMILARITY_SETTING = text(
+    "SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true),"
+    f" (SELECT reltuples FROM pg_class WHERE oid = to_regclass('{TRIGRAM_INDEX}'))"
+)
+
+
+def _similarity_setting(session: Session, threshold: float) -> float:
+    """Set the transaction's word similarity threshold; the number of whole names (the
+    trigram index's estimate, -1 before the table was first analyzed)."""
+    row = session.connection().execute(_SIMILARITY_SETTING, {"threshold": str(threshold)}).one()
+    return float(row[1]) if row[1] is not None else -1.0
+
+
+def _few_direct(dialect: str, substring: bool) -> ColumnElement[bool]:
+    """Fewer than CANDIDATES names (of the types) match but for typos."""
+    some: Any = (
+        select(literal_column("1"))
+        .select_from(_SN)
+        .where(
+            col(_SN.entity_type).in_(bindparam("types", expanding=True)),
+            _direct_condition(dialect, substring),
+        )
+        .limit(CANDIDATES)
+    )
+    direct = select(func.count()).select_from(some.subquery()).scalar_subquery()
+    return direct < CANDIDATES
+
+
+@cache
+def _fuzzy_pass(typed: bool, forms: int, below: bool, ordered: bool) -> _Candidates:
+    """The names (PostgreSQL) at least as similar as the transaction's threshold, and less
+    than `below` if given; the most similar first if `ordered`, else as found."""
+    grams = col(_SN.grams)
+    texts: list[Any] = [bindparam("folded"), bindparam("compact")][:forms]
+    similarity = func.greatest(*(func.word_similarity(form, grams) for form in texts))
+    found = _candidate_columns(typed).where(
+        _WHOLE_NAME, or_(*(form.op("<%")(grams) for form in texts))
+    )
+    if below:
+        found = found.where(similarity < bindparam("below"))
+    if ordered:
+        order = _by_name(col(_SN.key), col(_SN.entity_type), col(_SN.entity_id), "postgresql")
+        return found.order_by(similarity.desc(), *order).limit(bindparam("limit"))
+    return _candidates_of(_first_read(found, "similar", bindparam("limit")))
+
+
+@cache
+def _guarded_fuzzy_pass(forms: int, substring: bool) -> _Candidates:
+    """The one pass of a collection's `q` on a small table, unless many match directly."""
+    return _fuzzy_pass(True, forms, False, True).where(_few_direct("postgresql", substring))
+
+
+@cache
+def _sqlite_fuzzy(typed: bool, guarded: bool, substring: bool) -> _Candidates:
+    statement = (
+        _candidate_columns(typed)
+        .join(_FTS, _FTS.c.rowid == col(_SN.id))
+        .where(_FTS_MATCH(bindparam("any_trigram")))
+        .order_by(_FTS.c.rank)
+    )
+    if guarded:
+        statement = statement.where(_few_direct("sqlite", substring))
+    return _then_by_name(statement, "sqlite")
+
+
+def fuzzy_passes(
+    session: Session, needle: Needle, types: Sequence[str] | None, *, guarded: bool = False
+) -> Iterator[list[Candidate]]:
+    """Names that may be a typo or two away from the query (up to CANDIDATES in all), in
+    passes of falling similarity on a large table, else in one. `guarded`: none when at
+    least CANDIDATES names of the types match but for typos."""
+    if not needle.fuzzy_searchable:
+        return
+    values = _values(needle, types)
+    typed = bool(types)
+    substring = needle.substring_searchable
+    if _dialect(session) != "postgresql":
+        yield _fetch(session, _sqlite_fuzzy(typed, guarded, substring), values)
+        return
+    forms = 1 if needle.folded == needle.compact else 2
+    floor = fuzzy_threshold(needle)
+    if _similarity_setting(session, floor) <= LARGE_TABLE:
+        values["limit"] = CANDIDATES
+        if guarded:
+            yield _fetch(session, _guarded_fuzzy_pass(forms, substring), values)
+        else:
+            yield _fetch(session, _fuzzy_pass(typed, forms, False, True), values)
+        return
+    if guarded:
+        check = select(_few_direct("postgresql", substring))
+        if not session.connection().execute(check, values).scalar_one():
+            return
+    read = 0
+    below: float | None = None
+    for threshold in [t for t in FUZZY_PASSES if t > floor] + [floor]:
+        _similarity_setting(session, threshold)
+        values.update(below=below, limit=CANDIDATES - read)
+        found = _fetch(session, _fuzzy_pass(typed, forms, below is not None, False), values)
+        yield found
+        read += len(found)
+        if read >= CANDIDATES:
+            return
+        below = threshold
 
 
 # Reading ---------------------------------------------------------------------------------
@@ -239,12 +447,12 @@ def parse_needle(q: str) -> Needle:
     return needle
 
 
-def _rank(candidate: Candidate, match: Match) -> tuple[Any, ...]:
+def _rank(candidate: Candidate, match: Match, folded: str) -> tuple[Any, ...]:
     """Best first; ties broken the same way on every database."""
     return (
         -match.score,
         not candidate.is_primary,
-        len(compact(fold(candidate.name))),
+        len(compact(folded)),
         _TYPE_ORDER[candidate.entity_type],
         candidate.entity_id,
         candidate.name,
@@ -275,24 +483,50 @@ def _primary_names(
 def search(
     *, session: Session, q: str, types: Sequence[str] | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
-    """The items whose name, alias or title matches `q`, best first (one per item)."""
+    """The items whose name, alias or title matches `q`, best first (one per item).
+
+    The stages run in turn until one fills the page: every later stage scores lower."""
     needle = parse_needle(q)
+    dialect = _dialect(session)
+    typed = bool(types)
+    values = _values(needle, types)
     best: dict[tuple[str, str], tuple[tuple[Any, ...], Candidate, Match]] = {}
-    for candidate in candidates(session, needle, types):
-        match = classify(needle, candidate.name)
-        if match is None:
-            continue
-        item = (candidate.entity_type, candidate.entity_id)
-        rank = _rank(candidate, match)
-        if item not in best or rank < best[item][0]:
-            best[item] = (rank, candidate, match)
+
+    def judge(found: list[Candidate]) -> int:
+        """How many more items the page takes."""
+        for candidate in found:
+            folded = _fold(candidate.name)
+            match = classify_folded(needle, folded)
+            if match is None:
+                continue
+            item = (candidate.entity_type, candidate.entity_id)
+            rank = _rank(candidate, match, folded)
+            if item not in best or rank < best[item][0]:
+                best[item] = (rank, candidate, match)
+        return limit - len(best)
+
+    # The later-word matches alone fill the page when they are `needed` items or more.
+    values["needed"] = limit
+    if judge(_fetch(session, _prefix_statement(dialect, typed, whole=True), values)) > 0:
+        later = _later_statement(dialect, typed, needle.substring_searchable)
+        if judge(_fetch(session, later, values)) > 0:
+            for found in fuzzy_passes(session, needle, types):
+                if judge(found) <= 0:  # a page of the most similar names' typos
+                    break
     hits = sorted(best.values(), key=lambda entry: entry[0])[:limit]
-    names = _primary_names(session, [(hit[1].entity_type, hit[1].entity_id) for hit in hits])
+    names = _primary_names(
+        session,
+        [(hit[1].entity_type, hit[1].entity_id) for hit in hits if not hit[1].is_primary],
+    )
     return [
         {
             "type": candidate.entity_type,
             "id": candidate.entity_id,
-            "name": names.get((candidate.entity_type, candidate.entity_id), candidate.name),
+            "name": (
+                candidate.name
+                if candidate.is_primary
+                else names.get((candidate.entity_type, candidate.entity_id), candidate.name)
+            ),
             "matched": candidate.name,
             "match": match.kind.value,
             "score": match.score,
@@ -307,20 +541,24 @@ def matching_condition(session: Session, table_: type[SQLModel], q: str) -> Colu
     A `q` with no letter or digit is refused (422 naming `q`), as by `search`.
     An `id IN (...)` condition, so it composes with the other filters and keyset pages:
     word-key and substring matches as a subquery, fuzzy ones as the ids found among the
-    (bounded) trigram candidates.
+    (bounded) trigram candidates, looked for only when fewer than CANDIDATES names of the
+    collection match but for typos (as a search stops at a page of better matches).
     """
     entity_type, item_id = TABLE_TYPES[table_]
     needle = parse_needle(q)
-    dialect = _dialect(session)
-    conditions = [_key_condition(needle)]
-    if needle.substring_searchable:
-        conditions.append(_substring_condition(needle, dialect))
-    named = select(col(_SN.entity_id)).where(col(_SN.entity_type) == entity_type, or_(*conditions))
+    values = _values(needle, [entity_type])
+    direct = _direct_condition(_dialect(session), needle.substring_searchable)
+    named = (
+        select(col(_SN.entity_id))
+        .where(col(_SN.entity_type) == entity_type, direct)
+        .params({k: values[k] for k in ("low", "high", "pattern", "phrase")})
+    )
     condition: ColumnElement[bool] = item_id.in_(named)
     fuzzy = sorted(
         {
             c.entity_id
-            for c in fuzzy_candidates(session, needle, [entity_type])
+            for found in fuzzy_passes(session, needle, [entity_type], guarded=True)
+            for c in found
             if classify(needle, c.name) is not None
         }
     )
