@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -11,6 +12,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
 from app.cache.version import install_write_hooks
@@ -45,7 +47,6 @@ def make_engine(settings: Settings) -> Engine:
     timeout_ms = int(settings.statement_timeout_s * 1000)
     engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
         pool_timeout=2,
@@ -62,9 +63,39 @@ def make_engine(settings: Settings) -> Engine:
             "keepalives_count": 2,
         },
     )
+    _ping_when_idle(engine, IDLE_PING_S)
     # Every writer announces its commits, so no process serves a cached answer they change.
     install_write_hooks(engine)
     return engine
+
+
+# A connection idle this long is checked before use (the server may have restarted since).
+IDLE_PING_S = 1.0
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """`pool_pre_ping` for connections idle longer than `idle_s` only.
+
+    Pinging every checkout costs a round trip per request; under load connections are never
+    idle, and a connection just used has just proven itself. A failed ping makes the pool
+    replace the connection (and every older one) before the request uses it.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("the connection failed its ping") from exc
+        if not alive:
+            raise DisconnectionError("the connection failed its ping")
 
 
 async def in_worker_thread(

@@ -18,9 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
+from app import db as app_db
 from app.config import ROOT, Settings
 from app.db import SessionDep
 from app.main import create_app
@@ -169,6 +171,36 @@ def test_a_query_cut_mid_flight_is_503(proxied_url: tuple[str, TcpProxy]) -> Non
         assert result[0].headers["content-type"] == PROBLEM
 
         proxy.start()
+        assert client.get("/v1/models/deepseek-r1").status_code == 200
+
+
+@pytest.mark.parametrize("idle_ping_s", [0.0, 3600.0])
+def test_a_connection_idle_through_a_server_restart_is_replaced(
+    seeded_url: str, backend: str, idle_ping_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server dropped every connection while the pool kept them: a connection idle
+    longer than IDLE_PING_S is pinged and replaced before use, so the request succeeds;
+    without the ping (a long idle limit) the request finds the dead connection."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no server to restart")
+    monkeypatch.setattr(app_db, "IDLE_PING_S", idle_ping_s)
+    app = create_app(Settings(database_url=seeded_url, response_cache_enabled=False))
+    with TestClient(app) as client:
+        assert client.get("/v1/models/deepseek-r1").status_code == 200
+        database = make_url(seeded_url).database
+        admin = create_engine(seeded_url, poolclass=NullPool)
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :db AND pid <> pg_backend_pid()"
+                ),
+                {"db": database},
+            )
+        admin.dispose()
+        time.sleep(0.2)
+        status = client.get("/v1/models/deepseek-r1").status_code
+        assert status == (200 if idle_ping_s == 0.0 else 503)
         assert client.get("/v1/models/deepseek-r1").status_code == 200
 
 
