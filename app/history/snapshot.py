@@ -2,13 +2,24 @@
 
 Every revision keeps the item's default representation after the write (`state`), so the
 latest revision of each item at or before the instant is the item as known then; none, or a
-delete, means it was not in the dataset then. Those states are filtered, sorted, embedded and
-paged here, in Python, so both databases answer alike. Filters, `sort`, `include` and
-`fields` mean what they mean on the current lists, applied to the states of that instant:
-an embedded developer, a developer's country, a cited document are as recorded then too.
+delete, means it was not in the dataset then. Filters, `sort`, `include` and `fields` mean
+what they mean on the current lists, applied to the states of that instant: an embedded
+developer, a developer's country, a cited document are as recorded then too.
 
-A page reads every state of its collection at the instant (any sort field needs them all);
-that is one query per collection and the price of a historical read, not of current ones.
+A page is one SQL statement per range of the keyset (usually one or two): the revisions of
+the collection in the list's order, read from an index of migration 0005 (one per sortable
+field and direction, on the state's value), each kept when no later revision of its item
+was recorded by the instant (an index-only probe) and it is not a delete, filtered on the
+state's values, after the cursor. A page reads about as many revisions as it returns, plus
+those in its range that a later one replaced or that were recorded after the instant. A
+selective filter on an indexed field reads that field's index instead, then sorts what it
+finds (see `_narrowest`). Values compare as the current lists compare their columns: text in
+the database's collation (code points on SQLite and on C or C.UTF-8 PostgreSQL databases),
+numbers as numbers, nulls last in both directions, ties by id.
+
+`q` (the matching of `GET /v1/search`, typos included) has no SQL form: it is tested here on
+the states read in order, until a page of them matches, so its cost grows with the states
+read before the page's matches (all of them, at worst).
 """
 
 from __future__ import annotations
@@ -17,14 +28,33 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
-import functools
-import heapq
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlmodel import Session, col, func, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    Select,
+    Text,
+    any_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlmodel import Session, col
+from sqlmodel import func as sm_func
+from sqlmodel import select as sm_select
 
 from app.ai_models import service as models
 from app.api import PageParams
@@ -32,10 +62,10 @@ from app.chip_support import service as chip_support
 from app.chips import service as chips
 from app.documents import service as documents
 from app.errors import InvalidParameter
-from app.history.service import state_at, to_utc
+from app.history.service import AS_OF_FILTERED, AS_OF_SORTED, StateValue, state_at, to_utc
 from app.investments import service as investments
 from app.listing import SortKey, SortSpec, parse_sort
-from app.models import Revision
+from app.models import Revision, metadata
 from app.organizations import service as organizations
 from app.search.matching import classify
 from app.search.service import parse_needle
@@ -43,58 +73,169 @@ from app.views import View
 
 Item = dict[str, Any]
 Test = Callable[[Item], bool]
-# A filter's value and the snapshot it reads referenced items from -> the test of a state.
-Filter = Callable[[Any, "Snapshot"], Test]
 
 _CURSOR_VERSION = 1
+# States fetched at a time while `q` is tested on them.
+_BATCH = 500
+# A filter's own index is read when it finds fewer than this many revisions per row of the
+# page; otherwise the list's order is read and the filter tested, which takes about N / _PROBE
+# rows for a page (N: the collection's revisions) when matches are spread evenly.
+_PROBE = 100
 
 
 def _recorded(
-    session: Session, entity_type: str, at: dt.datetime, ids: Sequence[str] | None
+    session: Session, entity_type: str, at: dt.datetime, ids: Sequence[str]
 ) -> Iterator[tuple[str, Item]]:
-    """(id, state) of each item as recorded at `at`, streamed (never the whole table held)."""
-    latest = select(func.max(Revision.id)).where(
-        Revision.entity_type == entity_type, col(Revision.recorded_at) <= at
+    """(id, state) of each of `ids` as recorded at `at` (absent: not in the dataset then)."""
+    latest = (
+        sm_select(sm_func.max(Revision.id))
+        .where(
+            Revision.entity_type == entity_type,
+            col(Revision.recorded_at) <= at,
+            col(Revision.entity_id).in_(ids),
+        )
+        .group_by(col(Revision.entity_id))
     )
-    if ids is not None:
-        latest = latest.where(col(Revision.entity_id).in_(ids))
-    statement = select(col(Revision.entity_id), col(Revision.state)).where(
-        col(Revision.id).in_(latest.group_by(col(Revision.entity_id))),
-        col(Revision.action) != "delete",
+    statement = sm_select(col(Revision.entity_id), col(Revision.state)).where(
+        col(Revision.id).in_(latest), col(Revision.action) != "delete"
     )
-    for entity_id, state in session.exec(statement.execution_options(yield_per=1000)):
+    for entity_id, state in session.exec(statement):
         if isinstance(state, dict):
             yield entity_id, dict(state)
 
 
-def _states(
-    session: Session, entity_type: str, at: dt.datetime, ids: Sequence[str] | None
-) -> dict[str, Item]:
-    return dict(_recorded(session, entity_type, at, ids))
-
-
 class Snapshot:
-    """The recorded states at one instant, each collection (or set of ids) read once."""
+    """The recorded states at one instant of the items a page embeds."""
 
     def __init__(self, session: Session, at: dt.datetime) -> None:
         self.session = session
         self.at = to_utc(at)
-        self._all: dict[str, dict[str, Item]] = {}
-
-    def all(self, entity_type: str) -> dict[str, Item]:
-        if entity_type not in self._all:
-            self._all[entity_type] = _states(self.session, entity_type, self.at, None)
-        return self._all[entity_type]
 
     def some(self, entity_type: str, ids: Iterable[str]) -> dict[str, Item]:
         wanted = sorted(set(ids))
-        if entity_type in self._all:
-            known = self._all[entity_type]
-            return {i: known[i] for i in wanted if i in known}
-        return _states(self.session, entity_type, self.at, wanted) if wanted else {}
+        return dict(_recorded(self.session, entity_type, self.at, wanted)) if wanted else {}
+
+
+# The states in SQL -------------------------------------------------------------------------
+
+_NAME = re.compile(r"[a-z_]+")
+
+
+def _word(text: str) -> ColumnElement[Any]:
+    """A fixed word of ours (an entity type, a field, a JSON type) as an SQL string literal:
+    the index expressions of migration 0005 have literals, and so must the queries' to use
+    them (a bound parameter would not match an index's expression or predicate)."""
+    assert _NAME.fullmatch(text), text
+    return literal_column(f"'{text}'")
+
+
+class Rows:
+    """One alias of the revisions table in a statement, with its states' values written as
+    the indexes of migration 0005 write them."""
+
+    def __init__(self, dialect: str, name: str) -> None:
+        self.dialect = dialect
+        self.postgresql = dialect == "postgresql"
+        self.table = metadata.tables["revisions"].alias(name)
+        self.name = name
+
+    def entity_id(self) -> ColumnElement[Any]:
+        return self.table.c.entity_id
+
+    def _json(self, name: str) -> ColumnElement[Any]:
+        return self.table.c.state.op("->", return_type=JSON)(_word(name))
+
+    def value(self, name: str, number: bool) -> ColumnElement[Any]:
+        """The state's `name` as the as_of index on it orders it (null when absent)."""
+        return StateValue(self.table.c.state, name, number)
+
+    def is_boolean(self, name: str, value: bool) -> ColumnElement[bool]:
+        """The state's `name` is JSON true (or false): not 1, not "true"."""
+        word = _word("true" if value else "false")
+        if not self.postgresql:
+            return func.json_type(self.table.c.state, literal_column(f"'$.{name}'")) == word
+        return cast(self._json(name), Text) == word
+
+    def of_type(self, entity_type: str) -> ColumnElement[bool]:
+        """This revision is of `entity_type` (which the partial as_of indexes imply)."""
+        of_type: ColumnElement[bool] = self.table.c.entity_type == _word(entity_type)
+        if self.postgresql:
+            return of_type
+        # Without statistics SQLite takes an equality on entity_type for selective, reads the
+        # whole collection by the entity index and sorts it; `likely` tells it the term keeps
+        # most rows, so it reads the sort's (or a filter's) index instead.
+        return type_coerce(func.likely(of_type), Boolean)
+
+    def current(self, entity_type: str, at: dt.datetime) -> list[ColumnElement[bool]]:
+        """This revision is of `entity_type`, its item's latest at `at`, and not a delete."""
+        later = Rows(self.dialect, self.name + "_later")
+        newer: Select[Any] = select(literal_column("1")).where(
+            later.table.c.entity_type == self.table.c.entity_type,
+            later.entity_id() == self.entity_id(),
+            later.table.c.id > self.table.c.id,
+            later.table.c.recorded_at <= at,
+        )
+        state = self.table.c.state
+        if self.postgresql:
+            # Written as "none of the other types": PostgreSQL estimates an equality on an
+            # expression at 0.5% of the rows, and would then sort the whole range it thinks
+            # tiny instead of reading it in order.
+            others = [_word(t) for t in ("array", "string", "number", "boolean", "null")]
+            is_object: ColumnElement[bool] = func.json_typeof(state).not_in(others)
+        else:
+            is_object = func.json_type(state) == _word("object")
+        return [
+            self.of_type(entity_type),
+            self.table.c.recorded_at <= at,
+            self.table.c.action != "delete",
+            is_object,
+            ~exists(newer),
+        ]
 
 
 # Filters ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Condition:
+    """What one filter keeps: an SQL condition on the row's state, or (`q`) a test of it.
+    `index`: the field whose as_of index finds the rows the condition keeps (a range of it)."""
+
+    sql: ColumnElement[bool] | None = None
+    test: Test | None = None
+    index: str | None = None
+    # The same condition in the form best tested row by row, when that is another.
+    tested: ColumnElement[bool] | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a filter is built against: the collection, its rows in the statement, the instant."""
+
+    collection: Collection
+    rows: Rows
+    at: dt.datetime
+
+    def value(self, name: str) -> ColumnElement[Any]:
+        return self.rows.value(name, self.collection.is_number(name))
+
+    def on(
+        self, name: str, sql: ColumnElement[bool], tested: ColumnElement[bool] | None = None
+    ) -> Condition:
+        """A condition on the value of `name` (a range of its index, if it has one)."""
+        index = name if name in self.collection.indexed else None
+        return Condition(sql, index=index, tested=tested)
+
+    def organizations(self, name: str, values: Sequence[Any]) -> Select[Any]:
+        """The ids of the organizations recorded at the instant with `name` in `values`."""
+        orgs = Rows(self.rows.dialect, self.rows.name + "_org")
+        return select(orgs.entity_id()).where(
+            *orgs.current(_ORG, self.at), orgs.value(name, False).in_(list(values))
+        )
+
+
+# A filter's value, and what it is built against -> what it keeps.
+Filter = Callable[[Any, Context], Condition]
 
 
 def _plain(value: Any) -> Any:
@@ -102,59 +243,53 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def _less(a: Any, b: Any) -> bool:
-    try:
-        return bool(a < b)
-    except TypeError:
-        # A value recorded with another type than its field has now: a stable order anyway.
-        return (type(a).__name__, str(a)) < (type(b).__name__, str(b))
-
-
 def one_of(name: str) -> Filter:
-    def build(values: Any, _: Snapshot) -> Test:
-        wanted = tuple(values)
-        return lambda item: item.get(name) is not None and item.get(name) in wanted
+    def build(values: Any, context: Context) -> Condition:
+        return context.on(name, context.value(name).in_(list(values)))
 
     return build
 
 
 def is_null(name: str) -> Filter:
-    def build(flag: Any, _: Snapshot) -> Test:
-        return lambda item: (item.get(name) is None) == flag
+    def build(flag: Any, context: Context) -> Condition:
+        value = context.value(name)
+        return context.on(name, value.is_(None) if flag else value.is_not(None))
 
     return build
 
 
 def equal(name: str) -> Filter:
-    def build(value: Any, _: Snapshot) -> Test:
-        return lambda item: item.get(name) is not None and item.get(name) == value
+    def build(value: Any, context: Context) -> Condition:
+        if isinstance(value, bool):
+            return Condition(context.rows.is_boolean(name, value))
+        return context.on(name, context.value(name) == value)
 
     return build
 
 
 def at_least(name: str) -> Filter:
-    def build(bound: Any, _: Snapshot) -> Test:
-        low = _plain(bound)
-        return lambda item: item.get(name) is not None and not _less(item[name], low)
+    def build(bound: Any, context: Context) -> Condition:
+        return context.on(name, context.value(name) >= _plain(bound))
 
     return build
 
 
 def at_most(name: str) -> Filter:
-    def build(bound: Any, _: Snapshot) -> Test:
-        high = _plain(bound)
-        return lambda item: item.get(name) is not None and not _less(high, item[name])
+    def build(bound: Any, context: Context) -> Condition:
+        return context.on(name, context.value(name) <= _plain(bound))
 
     return build
 
 
 def matching(names: Callable[[Item], Sequence[Any]]) -> Filter:
-    """`q`: a name matching as in `GET /v1/search` (the names recorded then)."""
+    """`q`: a name matching as in `GET /v1/search` (the names recorded then), in Python."""
 
-    def build(q: Any, _: Snapshot) -> Test:
+    def build(q: Any, _: Context) -> Condition:
         needle = parse_needle(q)
-        return lambda item: any(
-            isinstance(n, str) and classify(needle, n) is not None for n in names(item)
+        return Condition(
+            test=lambda item: any(
+                isinstance(n, str) and classify(needle, n) is not None for n in names(item)
+            )
         )
 
     return build
@@ -164,35 +299,75 @@ def _names(item: Item) -> list[Any]:
     return [item.get("name"), *(item.get("aliases") or [])]
 
 
-def _referenced_country(source: str) -> Filter:
-    def build(values: Any, snapshot: Snapshot) -> Test:
-        wanted = tuple(values)
-        orgs = snapshot.all("organization")
-        return lambda item: (orgs.get(item.get(source) or "") or {}).get("country") in wanted
-
-    return build
-
-
 def _investor_ids(item: Item) -> list[Any]:
     return [i.get("organization_id") for i in item.get("investors") or [] if isinstance(i, dict)]
 
 
-def _investor_in(values: Any, _: Snapshot) -> Test:
-    wanted = tuple(values)
-    return lambda item: any(o in wanted for o in _investor_ids(item))
+def _referenced_country(source: str) -> Filter:
+    """The item whose `source` organization had one of the countries at the instant."""
+
+    def build(values: Any, context: Context) -> Condition:
+        organizations = context.organizations("country", values)
+        value = context.value(source)
+        tested = value.in_(organizations)  # a hash of the ids, built once
+        if not context.rows.postgresql:
+            return context.on(source, tested)
+        # PostgreSQL reads the index once per id of an array (IN a subquery is a join it
+        # would make by reading every row).
+        ids = func.array(organizations.scalar_subquery())
+        return context.on(source, value == any_(ids), tested)
+
+    return build
 
 
-def _investor_country(values: Any, snapshot: Snapshot) -> Test:
-    wanted = tuple(values)
-    orgs = snapshot.all("organization")
-    return lambda item: any(
-        (orgs.get(o or "") or {}).get("country") in wanted for o in _investor_ids(item)
+def _investor(
+    context: Context, keep: Callable[[ColumnElement[Any]], ColumnElement[bool]]
+) -> ColumnElement[bool]:
+    """Some investor of the state (an object of its `investors` array) whose
+    `organization_id` `keep` keeps."""
+    rows = context.rows
+    state = rows.table.c.state
+    guards: list[ColumnElement[bool]] = []
+    organization: ColumnElement[Any]
+    if rows.postgresql:
+        investors = state.op("->", return_type=JSON)(_word("investors"))
+        array = case(
+            (func.json_typeof(investors) == _word("array"), investors),
+            else_=literal_column("'[]'::json"),
+        )
+        elements = func.json_array_elements(array).table_valued("value", name="investor")
+        organization = elements.c.value.op("->>", return_type=Text)(_word("organization_id"))
+    else:
+        path: ColumnElement[Any] = literal_column("'$.investors'")
+        elements = func.json_each(state, path).table_valued("value", "type", name="investor")
+        guards.append(func.json_type(state, path) == _word("array"))
+        organization = case(
+            (
+                elements.c.type == _word("object"),
+                func.json_extract(elements.c.value, literal_column("'$.organization_id'")),
+            )
+        )
+    found: Select[Any] = (
+        select(literal_column("1")).select_from(elements).where(*guards, keep(organization))
     )
+    return exists(found)
 
 
-def _taking_part(organization_id: Any, _: Snapshot) -> Test:
-    return lambda item: (
-        organization_id in _investor_ids(item) or item.get("recipient_id") == organization_id
+def _investor_in(values: Any, context: Context) -> Condition:
+    return Condition(_investor(context, lambda o: o.in_(list(values))))
+
+
+def _investor_country(values: Any, context: Context) -> Condition:
+    orgs = context.organizations("country", values)
+    return Condition(_investor(context, lambda o: o.in_(orgs)))
+
+
+def _taking_part(organization_id: Any, context: Context) -> Condition:
+    return Condition(
+        or_(
+            _investor(context, lambda o: o == organization_id),
+            context.value("recipient_id") == organization_id,
+        )
     )
 
 
@@ -202,12 +377,25 @@ def _taking_part(organization_id: Any, _: Snapshot) -> Test:
 @dataclass(frozen=True)
 class Collection:
     entity: str
+    table: str
     sort: SortSpec
-    # filter field (as in the collection's XFilters) -> how a recorded state is tested
+    # filter field (as in the collection's XFilters) -> what it keeps of the recorded states
     filters: Mapping[str, Filter]
     # include name -> (the id field it follows, the entity type it names)
     embeds: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     includes: frozenset[str] = frozenset({"citations", "documents"})
+
+    @property
+    def indexed(self) -> frozenset[str]:
+        """The fields with an as_of index (migration 0005)."""
+        sorted_fields = (name for name, _ in AS_OF_SORTED[self.entity])
+        return frozenset([*sorted_fields, *AS_OF_FILTERED.get(self.entity, ())])
+
+    def is_number(self, name: str) -> bool:
+        """Whether the field holds numbers (its column's type; other fields hold text)."""
+        column = metadata.tables[self.table].c.get(name)
+        python_type = None if column is None else column.type.python_type
+        return python_type is int
 
 
 _ORG = "organization"
@@ -216,6 +404,7 @@ COLLECTIONS: dict[str, Collection] = {
     for c in (
         Collection(
             "organization",
+            "organizations",
             organizations.SORT,
             {
                 "q": matching(_names),
@@ -231,6 +420,7 @@ COLLECTIONS: dict[str, Collection] = {
         ),
         Collection(
             "model",
+            "ai_models",
             models.SORT,
             {
                 "q": matching(_names),
@@ -257,6 +447,7 @@ COLLECTIONS: dict[str, Collection] = {
         ),
         Collection(
             "chip",
+            "chips",
             chips.SORT,
             {
                 "q": matching(_names),
@@ -267,6 +458,7 @@ COLLECTIONS: dict[str, Collection] = {
             {"vendor": ("vendor_id", _ORG)},
         ),
         Collection(
+            "chip_support",
             "chip_support",
             chip_support.SORT,
             {
@@ -290,6 +482,7 @@ COLLECTIONS: dict[str, Collection] = {
         ),
         Collection(
             "investment",
+            "investments",
             investments.SORT,
             {
                 "q": matching(_names),
@@ -315,6 +508,7 @@ COLLECTIONS: dict[str, Collection] = {
         ),
         Collection(
             "document",
+            "documents",
             documents.SORT,
             {
                 "q": matching(lambda item: [item.get("title")]),
@@ -328,11 +522,12 @@ COLLECTIONS: dict[str, Collection] = {
 }
 
 
-def _tests(collection: Collection, filters: object | None, snapshot: Snapshot) -> list[Test]:
+def _given(collection: Collection, filters: object | None) -> list[tuple[Filter, Any]]:
+    """The filters given a value, each with its meaning (refused when it has none here)."""
     if filters is None:
         return []
     assert dataclasses.is_dataclass(filters)
-    tests: list[Test] = []
+    given: list[tuple[Filter, Any]] = []
     for f in dataclasses.fields(filters):
         value = getattr(filters, f.name)
         if value is None:
@@ -341,8 +536,8 @@ def _tests(collection: Collection, filters: object | None, snapshot: Snapshot) -
         if build is None:
             # Never ignored silently: a filter without a meaning here is refused.
             raise InvalidParameter(f.name, "not supported together with a timestamp as_of")
-        tests.append(build(value, snapshot))
-    return tests
+        given.append((build, value))
+    return given
 
 
 # Order and cursors -----------------------------------------------------------------------
@@ -352,18 +547,69 @@ def _sort_values(item: Item, keys: Sequence[SortKey]) -> list[Any]:
     return [item.get(k.name) for k in keys]
 
 
-def _compare(a: Sequence[Any], b: Sequence[Any], keys: Sequence[SortKey]) -> int:
-    """As the current lists order: by each key, nulls last in both directions."""
-    for x, y, key in zip(a, b, keys, strict=True):
-        if x == y:
+@dataclass(frozen=True)
+class _Key:
+    """One sort key in SQL: its expression, direction, and whether it can be null."""
+
+    expression: ColumnElement[Any]
+    descending: bool
+    nullable: bool
+
+
+def _term(key: _Key, postgresql: bool, *, non_null: bool) -> ColumnElement[Any]:
+    """ORDER BY term of a key, nulls last, written as the key's index orders (PostgreSQL:
+    ascending nulls last, `DESC NULLS LAST`; SQLite: nulls first ascending, last
+    descending). `non_null`: the range read holds no null there, so the index's own order
+    is the list's, whatever it does with nulls."""
+    if key.descending:
+        descending = key.expression.desc()
+        return descending.nulls_last() if postgresql and key.nullable else descending
+    ascending = key.expression.asc()
+    if key.nullable and not postgresql and not non_null:
+        return ascending.nulls_last()
+    return ascending
+
+
+Range = tuple[list[ColumnElement[bool]], list[ColumnElement[Any]]]
+
+
+def _ranges(keys: Sequence[_Key], after: Sequence[Any] | None, postgresql: bool) -> list[Range]:
+    """The rest of the list after the cursor as consecutive ranges, each (conditions, order):
+    all the rows of one come before those of the next, so reading them one after the other
+    until a page is full reads the page in order. Each is one range of the first key's
+    index: equal to the cursor on the keys before one key, past it on that key (or null
+    there: nulls come last), the deepest key first."""
+
+    def order(start: int, non_null: bool) -> list[ColumnElement[Any]]:
+        return [
+            _term(key, postgresql, non_null=non_null and i == start)
+            for i, key in enumerate(keys[start:], start)
+        ]
+
+    if after is None:
+        first = keys[0]
+        if not first.nullable:
+            return [([], order(0, True))]
+        return [
+            ([first.expression.is_not(None)], order(0, True)),
+            ([first.expression.is_(None)], order(1, False)),
+        ]
+
+    def equal(index: int) -> ColumnElement[bool]:
+        expression, value = keys[index].expression, after[index]
+        return expression.is_(None) if value is None else expression == value
+
+    ranges: list[Range] = []
+    for index in reversed(range(len(keys))):
+        key, value = keys[index], after[index]
+        if value is None:  # only nulls follow a null, and they tie on this key
             continue
-        if x is None:
-            return 1
-        if y is None:
-            return -1
-        order = -1 if _less(x, y) else 1
-        return -order if key.descending else order
-    return 0
+        prefix = [equal(i) for i in range(index)]
+        past = key.expression < value if key.descending else key.expression > value
+        ranges.append(([*prefix, past], order(index, True)))
+        if key.nullable:
+            ranges.append(([*prefix, key.expression.is_(None)], order(index + 1, False)))
+    return ranges
 
 
 def _signature(spec: SortSpec, keys: Sequence[SortKey], at: dt.datetime) -> str:
@@ -479,6 +725,66 @@ def _render(
 # Reading ---------------------------------------------------------------------------------
 
 
+def _opaque(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The same condition, but one no index can serve and no planner can guess the
+    selectivity of (PostgreSQL counts it as keeping half the rows): the rows are then read
+    in the list's order and tested, and the read stops at a page.
+
+    PostgreSQL ignores the statistics of partial indexes, so it guesses that any condition
+    on a state's value keeps 0.5% of the rows, and would read all of them by that value's
+    index and sort them; SQLite, without statistics, guesses the same of an equality."""
+    return type_coerce(case((condition, true()), else_=false()), Boolean)
+
+
+def _narrowest(
+    session: Session,
+    rows: Rows,
+    entity_type: str,
+    conditions: Iterable[list[Condition]],
+    most: int,
+) -> list[Condition]:
+    """Of the conditions on indexed fields (grouped by field: a range is two bounds), those
+    of the field whose index finds the fewest revisions, if fewer than `most` (counted up to
+    `most`, in the index): reading those and sorting them then costs less than reading the
+    list's order until a page of rows passes them. None when every field finds more."""
+    best: tuple[int, list[Condition]] | None = None
+    for group in conditions:
+        found: Select[Any] = select(literal_column("1")).where(
+            rows.of_type(entity_type), *(c.sql for c in group if c.sql is not None)
+        )
+        count = select(func.count()).select_from(found.limit(most).subquery())
+        size = int(session.execute(count).scalar_one())
+        if size < most and (best is None or size < best[0]):
+            best = (size, group)
+    return [] if best is None else best[1]
+
+
+def _read(
+    session: Session, statement: Select[Any], ranges: Sequence[Range], count: int, tests: list[Test]
+) -> list[Item]:
+    """The first `count` states of the ranges, in order, that pass the tests."""
+    found: list[Item] = []
+    for where, order in ranges:
+        if len(found) >= count:
+            break
+        ordered = statement.where(*where).order_by(*order)
+        if not tests:
+            rows = session.execute(ordered.limit(count - len(found)))
+            found.extend(dict(state) for _, state in rows)
+            continue
+        # Tested here: read in batches, never the whole range held, until the page is full.
+        result = session.execute(ordered.execution_options(yield_per=_BATCH))
+        try:
+            for _, state in result:
+                if all(test(state) for test in tests):
+                    found.append(dict(state))
+                    if len(found) >= count:
+                        break
+        finally:
+            result.close()
+    return found
+
+
 def list_at(
     *,
     session: Session,
@@ -490,28 +796,49 @@ def list_at(
 ) -> tuple[list[Item], str | None]:
     """One page of the collection as recorded at `at`, and the cursor of the next one."""
     collection = COLLECTIONS[entity_type]
-    snapshot = Snapshot(session, at)
+    at = to_utc(at)
     keys = parse_sort(page.sort, collection.sort)
-    after = _decode_cursor(page.cursor, collection.sort, keys, snapshot.at) if page.cursor else None
-    tests = _tests(collection, filters, snapshot)
+    after = _decode_cursor(page.cursor, collection.sort, keys, at) if page.cursor else None
+    given = _given(collection, filters)
 
-    def candidates() -> Iterator[tuple[list[Any], Item]]:
-        for _, state in _recorded(session, entity_type, snapshot.at, None):
-            if all(test(state) for test in tests):
-                values = _sort_values(state, keys)
-                if after is None or _compare(values, after, keys) > 0:
-                    yield values, state
+    rows = Rows(session.get_bind().dialect.name, "recorded")
+    context = Context(collection, rows, at)
+    conditions = [build(value, context) for build, value in given]
+    # Conditions on the first sort key bound the range of the sort's index that is read. Of
+    # the others, those of a field whose index finds few rows are read by that index (then
+    # sorted); every other condition is tested on the rows read.
+    by_index: dict[str, list[Condition]] = {}
+    for c in conditions:
+        if c.sql is not None and c.index is not None:
+            by_index.setdefault(c.index, []).append(c)
+    bounds = by_index.pop(keys[0].name, [])
+    most = _PROBE * (page.limit + 1)
+    served = [*bounds, *_narrowest(session, rows, entity_type, by_index.values(), most)]
+    where = [
+        c.sql if any(c is s for s in served) else _opaque(c.sql if c.tested is None else c.tested)
+        for c in conditions
+        if c.sql is not None
+    ]
+    statement = select(rows.table.c.entity_id, rows.table.c.state).where(
+        *rows.current(entity_type, at), *where
+    )
+    sort = [
+        _Key(rows.entity_id(), k.descending, False)
+        if k.name == "id"
+        else _Key(context.value(k.name), k.descending, True)
+        for k in keys
+    ]
+    ranges = _ranges(sort, after, rows.postgresql)
+    tests = [c.test for c in conditions if c.test is not None]
+    states = _read(session, statement, ranges, page.limit + 1, tests)
 
-    def by_keys(a: tuple[list[Any], Item], b: tuple[list[Any], Item]) -> int:
-        return _compare(a[0], b[0], keys)
-
-    # Only the page (and one more, to know there is a next) is held, whatever the table's size.
-    rows = heapq.nsmallest(page.limit + 1, candidates(), key=functools.cmp_to_key(by_keys))
-    chosen = rows[: page.limit]
+    chosen = states[: page.limit]
     next_cursor = None
-    if len(rows) > page.limit:
-        next_cursor = _encode_cursor(collection.sort, keys, snapshot.at, chosen[-1][0])
-    items = _render(snapshot, collection, [s for _, s in chosen], view, always_cite=False)
+    if len(states) > page.limit:
+        values = _sort_values(chosen[-1], keys)
+        next_cursor = _encode_cursor(collection.sort, keys, at, values)
+    snapshot = Snapshot(session, at)
+    items = _render(snapshot, collection, chosen, view, always_cite=False)
     return items, next_cursor
 
 
