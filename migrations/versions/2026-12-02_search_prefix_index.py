@@ -9,9 +9,7 @@ with it. On PostgreSQL:
 - `ix_search_names_prefix` on the whole names (`word = 0`: exact and prefix matches) and
   `ix_search_names_later` on the keys from a later word on (`word > 0`), both
   `(length(key), key, entity_type, entity_id)`, byte-wise like `key`, including `name` and
-  `is_primary`: each length's range is read in order from the index alone;
-- a statistics target of 1000 on `key` (100 by default), so that the rows of a prefix range
-  (`ix_search_names_key`, a collection's `q`) are estimated from a finer histogram.
+  `is_primary`: each length's range is read in order from the index alone.
 
 SQLite has nothing to add: it reads the key range (`ix_search_names_key`) and sorts it.
 
@@ -31,7 +29,6 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-KEY_STATISTICS = 1000
 # index name -> the rows it holds
 INDEXES = {PREFIX_INDEX: "word = 0", LATER_INDEX: "word > 0"}
 
@@ -45,13 +42,10 @@ def upgrade() -> None:
             ' (length(key), key, entity_type COLLATE "C", entity_id COLLATE "C")'
             f" INCLUDE (name, is_primary) WHERE {rows}"
         )
-    op.execute(f"ALTER TABLE search_names ALTER COLUMN key SET STATISTICS {KEY_STATISTICS}")
-    op.execute("ANALYZE search_names")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("ALTER TABLE search_names ALTER COLUMN key SET STATISTICS -1")
     for name in INDEXES:
         op.execute(f"DROP INDEX IF EXISTS {name}")
