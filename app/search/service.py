@@ -26,8 +26,10 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
+    case,
     column,
     func,
     literal_column,
@@ -39,6 +41,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, SQLModel, col, delete
 
 from app.errors import InvalidParameter
@@ -61,9 +64,10 @@ SUBSTRING_READ = 1000
 FUZZY_THRESHOLD = 0.1
 # On a table of more whole names than LARGE_TABLE (PostgreSQL), the fuzzy candidates are read
 # in passes of falling similarity, each under the LIMIT and never the rows of an earlier
-# pass, until CANDIDATES are read: a short query shares a trigram with a large share of all
-# names, too many to read at FUZZY_THRESHOLD. On a smaller table, one pass at the threshold,
-# the most similar first.
+# pass, until CANDIDATES are read, and none below the last pass (or fuzzy_threshold, when
+# higher): a short query shares a trigram or two with a large share of all names, more than
+# a request can read, so that a few of them read as found would be as likely to hold a match
+# as any others. On a smaller table, one pass at fuzzy_threshold, the most similar first.
 FUZZY_PASSES = (0.7, 0.5, 0.3)
 LARGE_TABLE = 20_000
 
@@ -184,6 +188,8 @@ def _values(needle: Needle, types: Sequence[str] | None) -> dict[str, Any]:
         "compact": needle.compact,
         "any_trigram": " OR ".join(f'"{term}"' for term in terms),
         "types": list(types or ()),
+        # The types in the ranking's order (all when none is given).
+        "kinds": [t for t in ENTITY_TYPES if not types or t in types],
     }
 
 
@@ -256,38 +262,55 @@ def _fetch(session: Session, statement: Any, values: dict[str, Any]) -> list[Can
 _LATER_WORD = col(_SN.word) > literal_column("0")  # a literal, so the partial index applies
 
 
+def _type_position(entity_type: Any) -> Any:
+    """The type's place in ENTITY_TYPES (the ranking's order of types)."""
+    return case(_TYPE_ORDER, value=entity_type)
+
+
 @cache
-def _prefix_statement(dialect: str, typed: bool, whole: bool) -> _Candidates:
-    """The names with a key starting with the query, shortest keys first: of whole names
-    (`whole`: exact and prefix matches) or from a later word on."""
+def _prefix_statement(dialect: str, whole: bool) -> _Candidates:
+    """The names of the types (`kinds`, in ENTITY_TYPES' order) with a key starting with the
+    query, shortest keys first, then by type and key: of whole names (`whole`: exact and
+    prefix matches) or from a later word on."""
     key = col(_SN.key)
     rows = _WHOLE_NAME if whole else _LATER_WORD
-    found = _candidate_columns(typed).where(rows, _starts_with(key))
+    found = _candidate_columns(False).where(rows, _starts_with(key))
     if dialect != "postgresql":
-        return _then_by_name(found, dialect)
-    # For each key length from the query's on, the keys of that length starting with the
-    # query, in key order under the LIMIT: a few entries per length of ix_search_names_prefix
-    # (whole names) or ix_search_names_later, read from the index alone. The lengths are read
-    # in order (a nested loop over the series) and the outer LIMIT stops at the first
-    # CANDIDATES names, so that a broad prefix reads about CANDIDATES entries and a rare one
-    # one probe per length.
+        typed = col(_SN.entity_type).in_(bindparam("kinds", expanding=True))
+        order = [func.length(key), _type_position(col(_SN.entity_type)), key, col(_SN.entity_id)]
+        return found.where(typed).order_by(*order).limit(CANDIDATES)
+    # For each key length from the query's on, and each type, the keys of that length and
+    # type starting with the query, in key order under the LIMIT: one range of
+    # ix_search_names_prefix (whole names) or ix_search_names_later, read from the index
+    # alone. The lengths, then the types, are read in order (nested loops over the series and
+    # the types, made to depend on the length so that they are read in that order) and the
+    # outer LIMIT stops at the first CANDIDATES names, so that a broad prefix reads about
+    # CANDIDATES entries and a rare one one probe per length and type.
     longest = select(func.max(func.length(key))).where(rows).scalar_subquery()
     lengths = (
         func.generate_series(bindparam("length", type_=Integer), longest)
         .table_valued("n")
         .render_derived(name="lengths")
     )
+    listed = (
+        func.unnest(bindparam("kinds", type_=postgresql.ARRAY(String)))
+        .table_valued("kind", with_ordinality="position")
+        .render_derived(name="listed")
+    )
+    kinds = select(listed.c.kind).where(lengths.c.n.is_not(None)).lateral("kinds")
     page = (
-        found.where(func.length(key) == lengths.c.n)
-        .order_by(
-            key,
-            _bytewise(col(_SN.entity_type), dialect),
-            _bytewise(col(_SN.entity_id), dialect),
-        )
+        found.where(func.length(key) == lengths.c.n, col(_SN.entity_type) == kinds.c.kind)
+        .order_by(key, _bytewise(col(_SN.entity_id), dialect))
         .limit(CANDIDATES)
         .lateral("page")
     )
-    return _candidates_of(page).select_from(lengths).join(page, true()).limit(CANDIDATES)
+    return (
+        _candidates_of(page)
+        .select_from(lengths)
+        .join(kinds, true())
+        .join(page, true())
+        .limit(CANDIDATES)
+    )
 
 
 # Stage 2: a later word starting with the query, then the query inside a name.
@@ -295,7 +318,7 @@ def _prefix_statement(dialect: str, typed: bool, whole: bool) -> _Candidates:
 def _later_statement(dialect: str, typed: bool, substring: bool) -> Any:
     """The later-word matches and, when they are fewer than `needed` items, the substring
     matches (which score lower: a page of later-word matches reads none of them)."""
-    later = _prefix_statement(dialect, typed, whole=False)
+    later = _prefix_statement(dialect, whole=False)
     if not substring:
         return later
     # Not the whole names starting with the query: stage 1 has them.
@@ -363,11 +386,12 @@ def _few_direct(dialect: str, substring: bool) -> ColumnElement[bool]:
 @cache
 def _fuzzy_pass(typed: bool, forms: int, below: bool, ordered: bool) -> _Candidates:
     """The names (PostgreSQL) at least as similar as the transaction's threshold, and less
-    than `below` if given; the most similar first if `ordered`, else as found."""
+    than `below` if given: if `ordered`, the most similar first; else the first `limit`
+    names found (of any type, so that a rare type reads no more), those of the types."""
     grams = col(_SN.grams)
     texts: list[Any] = [bindparam("folded"), bindparam("compact")][:forms]
     similarity = func.greatest(*(func.word_similarity(form, grams) for form in texts))
-    found = _candidate_columns(typed).where(
+    found = _candidate_columns(typed and ordered).where(
         _WHOLE_NAME, or_(*(form.op("<%")(grams) for form in texts))
     )
     if below:
@@ -375,7 +399,11 @@ def _fuzzy_pass(typed: bool, forms: int, below: bool, ordered: bool) -> _Candida
     if ordered:
         order = _by_name(col(_SN.key), col(_SN.entity_type), col(_SN.entity_id), "postgresql")
         return found.order_by(similarity.desc(), *order).limit(bindparam("limit"))
-    return _candidates_of(_first_read(found, "similar", bindparam("limit")))
+    read = _first_read(found, "similar", bindparam("limit"))
+    statement = _candidates_of(read)
+    if typed:
+        statement = statement.where(read.c.entity_type.in_(bindparam("types", expanding=True)))
+    return statement
 
 
 @cache
@@ -424,15 +452,20 @@ def fuzzy_passes(
         check = select(_few_direct("postgresql", substring))
         if not session.connection().execute(check, values).scalar_one():
             return
-    read = 0
+    # Each pass reads at most the names still wanted (of any type): in all, CANDIDATES
+    # names of the types, or as many passes of CANDIDATES names of any type.
+    kept = 0
     below: float | None = None
-    for threshold in [t for t in FUZZY_PASSES if t > floor] + [floor]:
+    passes = [t for t in FUZZY_PASSES if t > floor]
+    if floor > FUZZY_PASSES[-1]:
+        passes.append(floor)
+    for threshold in passes:
         _similarity_setting(session, threshold)
-        values.update(below=below, limit=CANDIDATES - read)
+        values.update(below=below, limit=CANDIDATES - kept)
         found = _fetch(session, _fuzzy_pass(typed, forms, below is not None, False), values)
         yield found
-        read += len(found)
-        if read >= CANDIDATES:
+        kept += len(found)
+        if kept >= CANDIDATES:
             return
         below = threshold
 
@@ -507,7 +540,7 @@ def search(
 
     # The later-word matches alone fill the page when they are `needed` items or more.
     values["needed"] = limit
-    if judge(_fetch(session, _prefix_statement(dialect, typed, whole=True), values)) > 0:
+    if judge(_fetch(session, _prefix_statement(dialect, whole=True), values)) > 0:
         later = _later_statement(dialect, typed, needle.substring_searchable)
         if judge(_fetch(session, later, values)) > 0:
             for found in fuzzy_passes(session, needle, types):

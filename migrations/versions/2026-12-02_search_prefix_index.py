@@ -1,15 +1,15 @@
-"""Search prefix indexes: the names' word keys by length, then key, with what a hit needs.
+"""Search prefix indexes: the names' word keys by length, type and key, with what a hit needs.
 
 A search reads the names with a word key starting with the query shortest first
-(app/search/service.py): for each key length from the query's on, the range of keys of that
-length starting with the query, under the page's LIMIT, so that a broad prefix reads one
-page of index entries and a rare one one index probe per length, never every name starting
-with it. On PostgreSQL:
+(app/search/service.py): for each key length from the query's on and each type asked for,
+the range of keys of that length and type starting with the query, under the page's LIMIT,
+so that a broad prefix reads one page of index entries and a rare one one index probe per
+length and type, never every name starting with it. On PostgreSQL:
 
 - `ix_search_names_prefix` on the whole names (`word = 0`: exact and prefix matches) and
   `ix_search_names_later` on the keys from a later word on (`word > 0`), both
-  `(length(key), key, entity_type, entity_id)`, byte-wise like `key`, including `name` and
-  `is_primary`: each length's range is read in order from the index alone.
+  `(length(key), entity_type, key, entity_id)`, byte-wise like `key`, including `name` and
+  `is_primary`: each range is read in order from the index alone.
 
 SQLite has nothing to add: it reads the key range (`ix_search_names_key`) and sorts it.
 
@@ -39,7 +39,7 @@ def upgrade() -> None:
     for name, rows in INDEXES.items():
         op.execute(
             f"CREATE INDEX {name} ON search_names"
-            ' (length(key), key, entity_type COLLATE "C", entity_id COLLATE "C")'
+            ' (length(key), entity_type, key, entity_id COLLATE "C")'
             f" INCLUDE (name, is_primary) WHERE {rows}"
         )
 
