@@ -1,5 +1,6 @@
 """At scale (1,000,000 models by default; SCALE_MODELS sets it), every filter and every sort of
-every collection is served by an index on PostgreSQL.
+every collection is served by an index on PostgreSQL, and every search statement reads about
+a page of rows.
 
 The database is made by the migrations and filled by bench.scale (then analyzed). Each case
 calls a collection's service function, as a request would, records every statement it sends,
@@ -60,6 +61,8 @@ from app.models import (
 )
 from app.organizations.service import SORT as ORGANIZATION_SORT
 from app.organizations.service import OrganizationFilters, list_organizations
+from app.search.ddl import LATER_INDEX, PREFIX_INDEX, TRIGRAM_INDEX
+from app.search.service import CANDIDATES, SUBSTRING_READ, search
 from bench.scale import Counts, fill
 from tests.conftest import PG_ADMIN_URL, DatabaseFactory
 
@@ -483,4 +486,109 @@ def test_a_deep_cursor_is_an_index_scan_under_a_limit(engine: Engine) -> None:
     print(
         f"\nmodels sort=-parameters: first page {first.seconds * 1000:.1f} ms,"
         f" page 10,000 {deep.seconds * 1000:.1f} ms"
+    )
+
+
+# --- search --------------------------------------------------------------------------------
+
+# Rows a search statement may read (produced or discarded by a scan of a table, an index's
+# entries that are returned, a CTE's rows): about a stage's CANDIDATES, the substrings read,
+# one index probe per key length. An index's own entries behind a bitmap are not counted.
+SEARCH_READS = SUBSTRING_READ + 4 * CANDIDATES
+
+
+@pytest.fixture(scope="module")
+def search_words(engine: Engine) -> tuple[str, str]:
+    """The first word of the first model and chip (by id) named in Latin letters, 6 or more."""
+    words = []
+    with engine.connect() as connection:
+        for table in ("ai_models", "chips"):
+            name = connection.execute(
+                text(
+                    f"SELECT name FROM {table} WHERE name ~ '^[A-Za-z]{{6,}} ' ORDER BY id LIMIT 1"
+                )
+            ).scalar_one()
+            words.append(str(name).split(" ")[0].lower())
+    return words[0], words[1]
+
+
+def search_cases(words: tuple[str, str]) -> list[tuple[str, str, list[str] | None]]:
+    word, chip = words
+    return [
+        ("prefix", word[:4], None),  # the benchmark's kind: a page of prefix matches
+        ("one letter", word[:1], None),
+        ("typo", word[:-1] + "x" + word[-1:], None),
+        ("two typos", word[1] + word[0] + word[2:-1] + "q", None),
+        ("two words", f"{word} {chip}", None),
+        ("no match", "zqxvj", None),
+        ("one letter, chips", word[:1], ["chip"]),
+        ("typo, chips", chip[:-1] + "x" + chip[-1:], ["chip"]),
+        ("no match, documents", "zqxvj", ["document"]),
+    ]
+
+
+SEARCH_CASES = 9
+
+
+def search_plans(
+    engine: Engine, session: Session, q: str, types: list[str] | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """The search's statements with their plans (EXPLAIN ANALYZE, in the search's own
+    transaction: each pass's similarity threshold is set again, not explained)."""
+    with recorded(engine) as statements:
+        search(session=session, q=q, types=types, limit=20)
+    plans = []
+    for statement, parameters in statements:
+        if "set_config" in statement:
+            session.connection().exec_driver_sql(statement, parameters)
+            continue
+        plans.append((statement, explain(session, statement, parameters, analyze=True)))
+    return plans
+
+
+def search_reads(plan: dict[str, Any]) -> float:
+    total = 0.0
+    for node in nodes(plan):
+        if "Scan" in node["Node Type"] and node["Node Type"] != "Bitmap Index Scan":
+            produced = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+            produced += node.get("Rows Removed by Index Recheck", 0)
+            total += produced * node["Actual Loops"]
+    return total
+
+
+def index_names(plan: dict[str, Any]) -> set[str]:
+    return {n["Index Name"] for n in nodes(plan) if "Index Name" in n}
+
+
+@pytest.mark.parametrize("case", range(SEARCH_CASES))
+def test_search_stages_read_about_a_page(
+    engine: Engine, search_words: tuple[str, str], case: int
+) -> None:
+    """Every search statement is bounded in the rows it reads, whatever the query: the
+    prefix stages are index-only probes per key length and type under the LIMIT, substrings
+    and typos bitmap scans of the trigram index read as far as the LIMIT."""
+    label, q, types = search_cases(search_words)[case]
+    with Session(engine) as session:
+        large = large_tables(session)
+        started = time.perf_counter()
+        hits = search(session=session, q=q, types=types, limit=20)
+        seconds = time.perf_counter() - started
+        plans = search_plans(engine, session, q, types)
+    shown = []
+    for statement, plan in plans:
+        assert not seq_scans(plan, large), f"Seq Scan in:\n{statement}"
+        reads = search_reads(plan)
+        assert reads <= SEARCH_READS, f"{reads:.0f} rows read:\n{statement}"
+        shown.append(f"{reads:.0f}")
+    assert "generate_series" in plans[0][0]  # the first stage
+    for statement, plan in plans:
+        if "generate_series" in statement:  # a prefix stage: probes per length and type
+            assert index_names(plan) & {PREFIX_INDEX, LATER_INDEX}, statement
+            assert [n for n in nodes(plan) if n["Node Type"] == "Function Scan"]
+            assert [n for n in nodes(plan) if n["Node Type"] == "Index Only Scan"]
+        if "similar" in statement:  # a fuzzy pass
+            assert TRIGRAM_INDEX in index_names(plan), statement
+    print(
+        f"\nsearch {label} ({q!r}): {len(hits)} hits in {seconds * 1000:.1f} ms,"
+        f" {len(plans)} statements reading {', '.join(shown)} rows"
     )
