@@ -81,6 +81,10 @@ def _names() -> list[str]:
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Building these on a large table takes longer than a request may (the app's
+        # STATEMENT_TIMEOUT_S applies to migrations too).
+        op.execute("SET LOCAL statement_timeout = 0")
     op.create_index(
         "ix_revisions_as_of", "revisions", ["entity_type", "entity_id", "id", "recorded_at"]
     )
