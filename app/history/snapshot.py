@@ -13,9 +13,11 @@ was recorded by the instant (an index-only probe) and it is not a delete, filter
 state's values, after the cursor. A page reads about as many revisions as it returns, plus
 those in its range that a later one replaced or that were recorded after the instant. A
 selective filter on an indexed field reads that field's index instead, then sorts what it
-finds (see `_narrowest`). Values compare as the current lists compare their columns: text in
-the database's collation (code points on SQLite and on C or C.UTF-8 PostgreSQL databases),
-numbers as numbers, nulls last in both directions, ties by id.
+finds: PostgreSQL chooses by its statistics of the values (migration 0007), SQLite by a
+count (`_served`); other filters are tested on the rows read (`_opaque`). Values compare as
+the current lists compare their columns: text in the database's collation (code points on
+SQLite and on C or C.UTF-8 PostgreSQL databases), numbers as numbers, nulls last in both
+directions, ties by id.
 
 `q` (the matching of `GET /v1/search`, typos included) has no SQL form: it is tested here on
 the states read in order, until a page of them matches, so its cost grows with the states
@@ -40,7 +42,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Text,
-    any_,
     case,
     cast,
     exists,
@@ -77,9 +78,9 @@ Test = Callable[[Item], bool]
 _CURSOR_VERSION = 1
 # States fetched at a time while `q` is tested on them.
 _BATCH = 500
-# A filter's own index is read when it finds fewer than this many revisions per row of the
-# page; otherwise the list's order is read and the filter tested, which takes about N / _PROBE
-# rows for a page (N: the collection's revisions) when matches are spread evenly.
+# SQLite: a filter's own index is read when it finds fewer than this many revisions per row
+# of the page; otherwise the list's order is read and the filter tested, which takes about
+# N / _PROBE rows for a page (N: the collection's revisions) when matches are spread evenly.
 _PROBE = 100
 
 
@@ -204,8 +205,6 @@ class Condition:
     sql: ColumnElement[bool] | None = None
     test: Test | None = None
     index: str | None = None
-    # The same condition in the form best tested row by row, when that is another.
-    tested: ColumnElement[bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -219,12 +218,9 @@ class Context:
     def value(self, name: str) -> ColumnElement[Any]:
         return self.rows.value(name, self.collection.is_number(name))
 
-    def on(
-        self, name: str, sql: ColumnElement[bool], tested: ColumnElement[bool] | None = None
-    ) -> Condition:
+    def on(self, name: str, sql: ColumnElement[bool]) -> Condition:
         """A condition on the value of `name` (a range of its index, if it has one)."""
-        index = name if name in self.collection.indexed else None
-        return Condition(sql, index=index, tested=tested)
+        return Condition(sql, index=name if name in self.collection.indexed else None)
 
     def organizations(self, name: str, values: Sequence[Any]) -> Select[Any]:
         """The ids of the organizations recorded at the instant with `name` in `values`."""
@@ -307,15 +303,12 @@ def _referenced_country(source: str) -> Filter:
     """The item whose `source` organization had one of the countries at the instant."""
 
     def build(values: Any, context: Context) -> Condition:
-        organizations = context.organizations("country", values)
-        value = context.value(source)
-        tested = value.in_(organizations)  # a hash of the ids, built once
-        if not context.rows.postgresql:
-            return context.on(source, tested)
-        # PostgreSQL reads the index once per id of an array (IN a subquery is a join it
-        # would make by reading every row).
-        ids = func.array(organizations.scalar_subquery())
-        return context.on(source, value == any_(ids), tested)
+        in_countries = context.value(source).in_(context.organizations("country", values))
+        if context.rows.postgresql:
+            # Tested on each row read (a hash of the ids, built once): PostgreSQL cannot tell
+            # how many items a set of organizations has, and would join by reading them all.
+            return Condition(in_countries)
+        return context.on(source, in_countries)
 
     return build
 
@@ -730,9 +723,9 @@ def _opaque(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     selectivity of (PostgreSQL counts it as keeping half the rows): the rows are then read
     in the list's order and tested, and the read stops at a page.
 
-    PostgreSQL ignores the statistics of partial indexes, so it guesses that any condition
-    on a state's value keeps 0.5% of the rows, and would read all of them by that value's
-    index and sort them; SQLite, without statistics, guesses the same of an equality."""
+    Without statistics of a condition, PostgreSQL guesses that it keeps 0.5% of the rows,
+    and would rather sort everything it thinks is that little than read the list's order;
+    SQLite, which has no statistics, takes an equality for as selective."""
     return type_coerce(case((condition, true()), else_=false()), Boolean)
 
 
@@ -757,6 +750,32 @@ def _narrowest(
         if size < most and (best is None or size < best[0]):
             best = (size, group)
     return [] if best is None else best[1]
+
+
+def _served(
+    session: Session,
+    rows: Rows,
+    entity_type: str,
+    keys: Sequence[SortKey],
+    conditions: Sequence[Condition],
+    page: PageParams,
+) -> list[Condition]:
+    """The conditions that an index may serve; every other one is tested on the rows read.
+
+    PostgreSQL has statistics of the indexed values (migration 0007) and chooses: read the
+    list's order and test, or read a filter's index and sort. SQLite has none: conditions on
+    the first sort key bound the range of its index that is read, and of the others those of
+    the field whose index finds fewest rows, if few (`_narrowest`)."""
+    indexed = [c for c in conditions if c.sql is not None and c.index is not None]
+    if rows.postgresql:
+        return indexed
+    by_index: dict[str, list[Condition]] = {}
+    for c in indexed:
+        assert c.index is not None
+        by_index.setdefault(c.index, []).append(c)
+    bounds = by_index.pop(keys[0].name, [])
+    most = _PROBE * (page.limit + 1)
+    return [*bounds, *_narrowest(session, rows, entity_type, by_index.values(), most)]
 
 
 def _read(
@@ -804,18 +823,9 @@ def list_at(
     rows = Rows(session.get_bind().dialect.name, "recorded")
     context = Context(collection, rows, at)
     conditions = [build(value, context) for build, value in given]
-    # Conditions on the first sort key bound the range of the sort's index that is read. Of
-    # the others, those of a field whose index finds few rows are read by that index (then
-    # sorted); every other condition is tested on the rows read.
-    by_index: dict[str, list[Condition]] = {}
-    for c in conditions:
-        if c.sql is not None and c.index is not None:
-            by_index.setdefault(c.index, []).append(c)
-    bounds = by_index.pop(keys[0].name, [])
-    most = _PROBE * (page.limit + 1)
-    served = [*bounds, *_narrowest(session, rows, entity_type, by_index.values(), most)]
+    served = _served(session, rows, entity_type, keys, conditions, page)
     where = [
-        c.sql if any(c is s for s in served) else _opaque(c.sql if c.tested is None else c.tested)
+        c.sql if any(c is s for s in served) else _opaque(c.sql)
         for c in conditions
         if c.sql is not None
     ]
