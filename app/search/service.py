@@ -456,10 +456,8 @@ def fuzzy_passes(
     # names of the types, or as many passes of CANDIDATES names of any type.
     kept = 0
     below: float | None = None
-    passes = [t for t in FUZZY_PASSES if t > floor]
-    if floor > FUZZY_PASSES[-1]:
-        passes.append(floor)
-    for threshold in passes:
+    last = max(floor, FUZZY_PASSES[-1])
+    for threshold in sorted({*(t for t in FUZZY_PASSES if t > last), last}, reverse=True):
         _similarity_setting(session, threshold)
         values.update(below=below, limit=CANDIDATES - kept)
         found = _fetch(session, _fuzzy_pass(typed, forms, below is not None, False), values)
