@@ -169,16 +169,14 @@ INSTANTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def history_engine(databases: DatabaseFactory, backend: str) -> Iterator[Engine]:
-    engine = migrated_engine(databases, backend)
+def write_history(engine: Engine, history: list[Rev]) -> None:
+    """The revisions, one insert each (their ids follow the list's order)."""
     revisions = metadata.tables["revisions"]
     counts: dict[str, int] = {}
-    rows = []
-    for r in HISTORY:
-        counts[r.entity_id] = counts.get(r.entity_id, 0) + 1
-        rows.append(
-            {
+    with engine.begin() as conn:
+        for r in history:
+            counts[r.entity_id] = counts.get(r.entity_id, 0) + 1
+            row = {
                 "entity_type": r.entity_type,
                 "entity_id": r.entity_id,
                 "revision": counts[r.entity_id],
@@ -190,10 +188,13 @@ def history_engine(databases: DatabaseFactory, backend: str) -> Iterator[Engine]
                 "citations": [],
                 "state": r.state,
             }
-        )
-    with engine.begin() as conn:
-        for row in rows:  # one at a time: the ids follow the list's order
             conn.execute(insert(revisions), row)
+
+
+@pytest.fixture(scope="module")
+def history_engine(databases: DatabaseFactory, backend: str) -> Iterator[Engine]:
+    engine = migrated_engine(databases, backend)
+    write_history(engine, HISTORY)
     yield engine
     engine.dispose()
 
