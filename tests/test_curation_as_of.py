@@ -191,6 +191,36 @@ def test_relationship_lists_answer_for_their_owner_as_it_was(api: TestClient, ke
         assert api.get(path + sub).status_code == 410
 
 
+def test_sort_and_ranges_read_the_values_recorded_then(api: TestClient, key: str) -> None:
+    path = "/v1/models/kimi-k2"
+    largest = _ids(api, "/v1/models", sort="-parameters", parameters_null="false")
+    assert largest[0] == "kimi-k2"
+    _patch(api, key, path, {"parameters": 7, "citations": [cite(QUOTE, field="parameters")]})
+    changed_at = history(api, path)[-1]["recorded_at"]
+    then = just_before(changed_at)
+    for at, first in ((then, "kimi-k2"), (changed_at, largest[1])):
+        ranked = _ids(api, "/v1/models", as_of=at, sort="-parameters", parameters_null="false")
+        assert ranked[0] == first
+        paged: list[str] = []
+        cursor: str | None = None
+        while True:
+            params = {"as_of": at, "sort": "-parameters", "limit": 1, "parameters_null": "false"}
+            body = api.get(
+                "/v1/models", params={**params, **({"cursor": cursor} if cursor else {})}
+            )
+            assert body.status_code == 200, body.text
+            paged += [item["id"] for item in body.json()["data"]]
+            cursor = body.json()["next_cursor"]
+            if cursor is None:
+                break
+        assert paged == ranked
+    big = {"parameters_gte": str(10**12)}
+    assert "kimi-k2" in _ids(api, "/v1/models", as_of=then, **big)
+    assert "kimi-k2" not in _ids(api, "/v1/models", as_of=changed_at, **big)
+    assert "kimi-k2" in _ids(api, "/v1/models", as_of=changed_at, parameters_lte="7")
+    assert _one(api, "/v1/models", "kimi-k2", as_of=then)["parameters"] == 10**12
+
+
 # --- pages ----------------------------------------------------------------------------------
 
 
