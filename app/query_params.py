@@ -24,9 +24,9 @@ R = TypeVar("R")
 Part = Callable[..., Awaitable[Any]]
 
 
-class _Strict(BaseModel):
+class _Query(BaseModel):
     # Unknown parameters are ignored, as FastAPI ignores them.
-    model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="ignore")
 
 
 class QueryParams(Generic[R]):
@@ -56,7 +56,7 @@ class QueryParams(Generic[R]):
                 self._parts.append((key, None, (key,)))
         self._build = build
         self._names = frozenset(fields)
-        self.model: type[BaseModel] = create_model(name, __base__=_Strict, **fields)
+        self.model: type[BaseModel] = create_model(name, __base__=_Query, **fields)
         self.openapi: dict[str, Any] = {"parameters": _parameters(self.model)}
 
     async def __call__(self, request: Request) -> R:
