@@ -204,14 +204,6 @@ def _substring_condition(dialect: str) -> ColumnElement[bool]:
     return and_(_WHOLE_NAME, col(_SN.id).in_(matching))
 
 
-def _direct_condition(dialect: str, substring: bool) -> ColumnElement[bool]:
-    """A name matching but for typos: a word key starting with the query, or containing it
-    (`substring`: the query is long enough for that)."""
-    if not substring:
-        return _starts_with(col(_SN.key))
-    return or_(_starts_with(col(_SN.key)), _substring_condition(dialect))
-
-
 def _candidate_columns(typed: bool) -> _Candidates:
     statement = select(
         col(_SN.entity_type), col(_SN.entity_id), col(_SN.name), col(_SN.is_primary)
@@ -368,21 +360,6 @@ def _similarity_setting(session: Session, threshold: float) -> float:
     return float(row[1]) if row[1] is not None else -1.0
 
 
-def _few_direct(dialect: str, substring: bool) -> ColumnElement[bool]:
-    """Fewer than CANDIDATES names (of the types) match but for typos."""
-    some: Any = (
-        select(literal_column("1"))
-        .select_from(_SN)
-        .where(
-            col(_SN.entity_type).in_(bindparam("types", expanding=True)),
-            _direct_condition(dialect, substring),
-        )
-        .limit(CANDIDATES)
-    )
-    direct = select(func.count()).select_from(some.subquery()).scalar_subquery()
-    return direct < CANDIDATES
-
-
 @cache
 def _fuzzy_pass(typed: bool, forms: int, below: bool, ordered: bool) -> _Candidates:
     """The names (PostgreSQL) at least as similar as the transaction's threshold, and less
@@ -407,51 +384,34 @@ def _fuzzy_pass(typed: bool, forms: int, below: bool, ordered: bool) -> _Candida
 
 
 @cache
-def _guarded_fuzzy_pass(forms: int, substring: bool) -> _Candidates:
-    """The one pass of a collection's `q` on a small table, unless many match directly."""
-    return _fuzzy_pass(True, forms, False, True).where(_few_direct("postgresql", substring))
-
-
-@cache
-def _sqlite_fuzzy(typed: bool, guarded: bool, substring: bool) -> _Candidates:
+def _sqlite_fuzzy(typed: bool) -> _Candidates:
     statement = (
         _candidate_columns(typed)
         .join(_FTS, _FTS.c.rowid == col(_SN.id))
         .where(_FTS_MATCH(bindparam("any_trigram")))
         .order_by(_FTS.c.rank)
     )
-    if guarded:
-        statement = statement.where(_few_direct("sqlite", substring))
     return _then_by_name(statement, "sqlite")
 
 
 def fuzzy_passes(
-    session: Session, needle: Needle, types: Sequence[str] | None, *, guarded: bool = False
+    session: Session, needle: Needle, types: Sequence[str] | None
 ) -> Iterator[list[Candidate]]:
     """Names that may be a typo or two away from the query (up to CANDIDATES in all), in
-    passes of falling similarity on a large table, else in one. `guarded`: none when at
-    least CANDIDATES names of the types match but for typos."""
+    passes of falling similarity on a large table, else in one."""
     if not needle.fuzzy_searchable:
         return
     values = _values(needle, types)
     typed = bool(types)
-    substring = needle.substring_searchable
     if _dialect(session) != "postgresql":
-        yield _fetch(session, _sqlite_fuzzy(typed, guarded, substring), values)
+        yield _fetch(session, _sqlite_fuzzy(typed), values)
         return
     forms = 1 if needle.folded == needle.compact else 2
     floor = fuzzy_threshold(needle)
     if _similarity_setting(session, floor) <= LARGE_TABLE:
         values["limit"] = CANDIDATES
-        if guarded:
-            yield _fetch(session, _guarded_fuzzy_pass(forms, substring), values)
-        else:
-            yield _fetch(session, _fuzzy_pass(typed, forms, False, True), values)
+        yield _fetch(session, _fuzzy_pass(typed, forms, False, True), values)
         return
-    if guarded:
-        check = select(_few_direct("postgresql", substring))
-        if not session.connection().execute(check, values).scalar_one():
-            return
     # Each pass reads at most the names still wanted (of any type): in all, CANDIDATES
     # names of the types, or as many passes of CANDIDATES names of any type.
     kept = 0
@@ -566,6 +526,74 @@ def search(
     ]
 
 
+# A collection's q ---------------------------------------------------------------------
+#
+# Its statement is built for the request (with anonymous bound parameters: it goes into the
+# collection's own statement).
+
+# Names matching but for typos from which a collection's q is taken as common: its items
+# are found by the collection's own order (the planner's choice), not all read first.
+COMMON = 20_000
+
+
+def _direct(needle: Needle, entity_type: str, dialect: str) -> ColumnElement[bool]:
+    """A name of the type with a word key starting with the query, or containing it."""
+    key = col(_SN.key)
+    found = and_(key >= needle.compact, key < _successor(needle.compact))
+    if needle.substring_searchable:
+        found = or_(found, _inside(needle, dialect))
+    return and_(col(_SN.entity_type) == entity_type, found)
+
+
+def _inside(needle: Needle, dialect: str) -> ColumnElement[bool]:
+    """A whole name containing the query (3 characters or more)."""
+    if dialect == "postgresql":
+        return and_(_WHOLE_NAME, col(_SN.grams).like(f"%{needle.compact}%"))
+    phrase = select(_FTS.c.rowid).where(_FTS_MATCH(f'"{needle.compact}"'))
+    return and_(_WHOLE_NAME, col(_SN.id).in_(phrase))
+
+
+def _key_probes(needle: Needle, entity_type: str) -> list[Any]:
+    """The ids of the names of the type with a word key starting with the query (PostgreSQL):
+    for each key length, an index-only probe of the prefix indexes, of that type only."""
+    key, item = col(_SN.key), col(_SN.entity_id)
+    in_range = and_(key >= needle.compact, key < _successor(needle.compact))
+    parts: list[Any] = []
+    for number, rows in enumerate((_WHOLE_NAME, _LATER_WORD)):
+        longest = select(func.max(func.length(key))).where(rows).scalar_subquery()
+        lengths = (
+            func.generate_series(len(needle.compact), longest)
+            .table_valued("n")
+            .render_derived(name=f"lengths_{number}")
+        )
+        keys = (
+            select(item)
+            .where(
+                rows,
+                func.length(key) == lengths.c.n,
+                col(_SN.entity_type) == entity_type,
+                in_range,
+            )
+            .offset(0)  # a probe per length, not one join of every key in the range
+            .lateral(f"keys_{number}")
+        )
+        parts.append(select(keys.c.entity_id).select_from(lengths).join(keys, true()))
+    return parts
+
+
+def _substrings(needle: Needle, entity_type: str) -> Any:
+    return select(col(_SN.entity_id)).where(
+        col(_SN.entity_type) == entity_type, _inside(needle, "postgresql")
+    )
+
+
+def _counted(session: Session, parts: Sequence[Any], cap: int) -> int:
+    """The rows of `parts` together, counted up to `cap`."""
+    some = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    first = select(some.c.entity_id).limit(cap).subquery()
+    return int(session.connection().execute(select(func.count()).select_from(first)).scalar_one())
+
+
 def matching_condition(session: Session, table_: type[SQLModel], q: str) -> ColumnElement[bool]:
     """The `q` filter of a collection: the item has a name matching as in `search`.
 
@@ -574,21 +602,35 @@ def matching_condition(session: Session, table_: type[SQLModel], q: str) -> Colu
     word-key and substring matches as a subquery, fuzzy ones as the ids found among the
     (bounded) trigram candidates, looked for only when fewer than CANDIDATES names of the
     collection match but for typos (as a search stops at a page of better matches).
+
+    On PostgreSQL the word keys are counted first (index-only, up to COMMON): a q of fewer
+    matches reads its names by the prefix indexes, probes of its own type; a common one
+    leaves the planner to read the collection in its order.
     """
     entity_type, item_id = TABLE_TYPES[table_]
     needle = parse_needle(q)
-    values = _values(needle, [entity_type])
-    direct = _direct_condition(_dialect(session), needle.substring_searchable)
-    named = (
-        select(col(_SN.entity_id))
-        .where(col(_SN.entity_type) == entity_type, direct)
-        .params({k: values[k] for k in ("low", "high", "pattern", "phrase")})
-    )
+    dialect = _dialect(session)
+    named: Any = select(col(_SN.entity_id)).where(_direct(needle, entity_type, dialect))
+    if dialect == "postgresql":
+        probes = _key_probes(needle, entity_type)
+        keys = _counted(session, probes, COMMON)
+        direct = keys
+        parts = list(probes)
+        if needle.substring_searchable:
+            parts.append(_substrings(needle, entity_type))
+            if direct < CANDIDATES:
+                direct += _counted(session, parts[-1:], CANDIDATES)
+        if keys < COMMON:
+            named = select(union_all(*parts).subquery("named").c.entity_id)
+    else:
+        direct = _counted(session, [named], CANDIDATES)
     condition: ColumnElement[bool] = item_id.in_(named)
+    if direct >= CANDIDATES:
+        return condition
     fuzzy = sorted(
         {
             c.entity_id
-            for found in fuzzy_passes(session, needle, [entity_type], guarded=True)
+            for found in fuzzy_passes(session, needle, [entity_type])
             for c in found
             if classify(needle, c.name) is not None
         }
