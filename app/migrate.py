@@ -23,6 +23,9 @@ def _run(engine: Engine, action: str, revision: str) -> None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            # The statement timeout bounds requests; an index built over a large table may
+            # rightly take minutes, and the lock above holds off the other replicas meanwhile.
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
         config.attributes["connection"] = connection
         if action == "upgrade":
             command.upgrade(config, revision)

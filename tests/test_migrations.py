@@ -6,11 +6,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Engine, inspect, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app.config import Settings
+from app.db import make_engine
 from app.migrate import downgrade, upgrade
 from app.models import metadata
 from app.search.ddl import include_name, include_object
+from tests.conftest import DatabaseFactory
 
 
 def _context(conn: Connection) -> MigrationContext:
@@ -56,3 +59,21 @@ def test_foreign_keys_are_enforced(empty_engine: Engine) -> None:
     )
     with pytest.raises(IntegrityError), empty_engine.begin() as conn:
         conn.execute(insert)
+
+
+def test_migrations_run_without_the_request_statement_timeout(
+    databases: DatabaseFactory, backend: str
+) -> None:
+    """Requests stop after STATEMENT_TIMEOUT_S; an index build over a large table must not."""
+    if backend != "postgresql":
+        pytest.skip("statement timeouts are PostgreSQL's")
+    engine = make_engine(
+        Settings(database_url=databases.new_url(backend), statement_timeout_s=0.001)
+    )
+    try:
+        with engine.connect() as conn, pytest.raises(OperationalError):
+            conn.execute(text("SELECT pg_sleep(0.05)"))
+        upgrade(engine)
+        assert "ai_models" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
