@@ -357,7 +357,11 @@ def _similarity_setting(session: Session, threshold: float) -> float:
     """Set the transaction's word similarity threshold; the number of whole names (the
     trigram index's estimate, -1 before the table was first analyzed)."""
     row = session.connection().execute(_SIMILARITY_SETTING, {"threshold": str(threshold)}).one()
-    return float(row[1]) if row[1] is not None else -1.0
+    return _names(row[1])
+
+
+def _names(reltuples: Any) -> float:
+    return float(reltuples) if reltuples is not None else -1.0
 
 
 @cache
@@ -395,10 +399,12 @@ def _sqlite_fuzzy(typed: bool) -> _Candidates:
 
 
 def fuzzy_passes(
-    session: Session, needle: Needle, types: Sequence[str] | None
+    session: Session, needle: Needle, types: Sequence[str] | None, *, names: float | None = None
 ) -> Iterator[list[Candidate]]:
     """Names that may be a typo or two away from the query (up to CANDIDATES in all), in
-    passes of falling similarity on a large table, else in one."""
+    passes of falling similarity on a large table, else in one. `names`: the number of whole
+    names, when the caller has read it and set the threshold to fuzzy_threshold (PostgreSQL,
+    in one statement with its own)."""
     if not needle.fuzzy_searchable:
         return
     values = _values(needle, types)
@@ -408,7 +414,9 @@ def fuzzy_passes(
         return
     forms = 1 if needle.folded == needle.compact else 2
     floor = fuzzy_threshold(needle)
-    if _similarity_setting(session, floor) <= LARGE_TABLE:
+    if names is None:
+        names = _similarity_setting(session, floor)
+    if names <= LARGE_TABLE:
         values["limit"] = CANDIDATES
         yield _fetch(session, _fuzzy_pass(typed, forms, False, True), values)
         return
@@ -536,10 +544,16 @@ def search(
 COMMON = 20_000
 
 
+def _value(value: str) -> Any:
+    """A value written into the statement: the plan is made for it, never a generic plan for
+    any prefix (which reads the collection in its order through a prefix's every item)."""
+    return bindparam(None, value, literal_execute=True)
+
+
 def _direct(needle: Needle, entity_type: str, dialect: str) -> ColumnElement[bool]:
     """A name of the type with a word key starting with the query, or containing it."""
     key = col(_SN.key)
-    found = and_(key >= needle.compact, key < _successor(needle.compact))
+    found = and_(key >= _value(needle.compact), key < _value(_successor(needle.compact)))
     if needle.substring_searchable:
         found = or_(found, _inside(needle, dialect))
     return and_(col(_SN.entity_type) == entity_type, found)
@@ -548,21 +562,21 @@ def _direct(needle: Needle, entity_type: str, dialect: str) -> ColumnElement[boo
 def _inside(needle: Needle, dialect: str) -> ColumnElement[bool]:
     """A whole name containing the query (3 characters or more)."""
     if dialect == "postgresql":
-        return and_(_WHOLE_NAME, col(_SN.grams).like(f"%{needle.compact}%"))
+        return and_(_WHOLE_NAME, col(_SN.grams).like(_value(f"%{needle.compact}%")))
     phrase = select(_FTS.c.rowid).where(_FTS_MATCH(f'"{needle.compact}"'))
     return and_(_WHOLE_NAME, col(_SN.id).in_(phrase))
 
 
-def _key_probes(needle: Needle, entity_type: str) -> list[Any]:
-    """The ids of the names of the type with a word key starting with the query (PostgreSQL):
-    for each key length, an index-only probe of the prefix indexes, of that type only."""
+def _key_probes(low: Any, high: Any, length: Any, entity_type: Any) -> list[Any]:
+    """The ids of the names of the type with a word key from `low` to `high` (starting with
+    the query, of `length` characters), PostgreSQL: for each key length, an index-only probe
+    of the prefix indexes, of that type only. Values or bound parameters."""
     key, item = col(_SN.key), col(_SN.entity_id)
-    in_range = and_(key >= needle.compact, key < _successor(needle.compact))
     parts: list[Any] = []
     for number, rows in enumerate((_WHOLE_NAME, _LATER_WORD)):
         longest = select(func.max(func.length(key))).where(rows).scalar_subquery()
         lengths = (
-            func.generate_series(len(needle.compact), longest)
+            func.generate_series(length, longest)
             .table_valued("n")
             .render_derived(name=f"lengths_{number}")
         )
@@ -572,7 +586,8 @@ def _key_probes(needle: Needle, entity_type: str) -> list[Any]:
                 rows,
                 func.length(key) == lengths.c.n,
                 col(_SN.entity_type) == entity_type,
-                in_range,
+                key >= low,
+                key < high,
             )
             .offset(0)  # a probe per length, not one join of every key in the range
             .lateral(f"keys_{number}")
@@ -581,17 +596,35 @@ def _key_probes(needle: Needle, entity_type: str) -> list[Any]:
     return parts
 
 
-def _substrings(needle: Needle, entity_type: str) -> Any:
-    return select(col(_SN.entity_id)).where(
-        col(_SN.entity_type) == entity_type, _inside(needle, "postgresql")
-    )
+def _substrings(pattern: Any, entity_type: Any) -> Any:
+    """The ids of the whole names of the type containing the query (PostgreSQL)."""
+    inside = and_(_WHOLE_NAME, col(_SN.grams).like(pattern))
+    return select(col(_SN.entity_id)).where(col(_SN.entity_type) == entity_type, inside)
 
 
-def _counted(session: Session, parts: Sequence[Any], cap: int) -> int:
-    """The rows of `parts` together, counted up to `cap`."""
+def _count(parts: Sequence[Any], cap: int) -> Any:
+    """The rows of `parts` together, counted up to `cap` (a scalar subquery)."""
     some = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     first = select(some.c.entity_id).limit(cap).subquery()
-    return int(session.connection().execute(select(func.count()).select_from(first)).scalar_one())
+    return select(func.count()).select_from(first).scalar_subquery()
+
+
+@cache
+def _direct_counts(substring: bool, fuzzy: bool) -> Any:
+    """One statement (PostgreSQL): the number of whole names (the trigram index's estimate),
+    the type's word-key matches (up to COMMON) and substring matches (up to CANDIDATES), and,
+    for a query that may have typos, the fuzzy threshold set for the passes that follow."""
+    entity_type: Any = bindparam("entity_type")
+    probes = _key_probes(bindparam("low"), bindparam("high"), bindparam("length"), entity_type)
+    size: Any = select(literal_column("reltuples")).select_from(table("pg_class"))
+    size = size.where(literal_column("oid") == func.to_regclass(TRIGRAM_INDEX))
+    columns = [size.scalar_subquery(), _count(probes, COMMON)]
+    if substring:
+        columns.append(_count([_substrings(bindparam("pattern"), entity_type)], CANDIDATES))
+    if fuzzy:
+        setting = "pg_trgm.word_similarity_threshold"
+        columns.append(func.set_config(setting, bindparam("threshold"), True))
+    return select(*columns)
 
 
 def matching_condition(session: Session, table_: type[SQLModel], q: str) -> ColumnElement[bool]:
@@ -603,34 +636,37 @@ def matching_condition(session: Session, table_: type[SQLModel], q: str) -> Colu
     (bounded) trigram candidates, looked for only when fewer than CANDIDATES names of the
     collection match but for typos (as a search stops at a page of better matches).
 
-    On PostgreSQL the word keys are counted first (index-only, up to COMMON): a q of fewer
-    matches reads its names by the prefix indexes, probes of its own type; a common one
-    leaves the planner to read the collection in its order.
+    On a large table (PostgreSQL) the word keys are counted first (index-only, up to
+    COMMON): a q of fewer matches reads its names by the prefix indexes, probes of its own
+    type; a common one leaves the planner to read the collection in its order.
     """
     entity_type, item_id = TABLE_TYPES[table_]
     needle = parse_needle(q)
     dialect = _dialect(session)
     named: Any = select(col(_SN.entity_id)).where(_direct(needle, entity_type, dialect))
+    names: float | None = None
     if dialect == "postgresql":
-        probes = _key_probes(needle, entity_type)
-        keys = _counted(session, probes, COMMON)
-        direct = keys
-        parts = list(probes)
-        if needle.substring_searchable:
-            parts.append(_substrings(needle, entity_type))
-            if direct < CANDIDATES:
-                direct += _counted(session, parts[-1:], CANDIDATES)
-        if keys < COMMON:
+        values = _values(needle, None)
+        values.update(entity_type=entity_type, threshold=str(fuzzy_threshold(needle)))
+        counts = _direct_counts(needle.substring_searchable, needle.fuzzy_searchable)
+        row = session.connection().execute(counts, values).one()
+        names, keys = _names(row[0]), int(row[1])
+        direct = keys + (int(row[2]) if needle.substring_searchable else 0)
+        if names > LARGE_TABLE and keys < COMMON:
+            low, high, length = needle.compact, _successor(needle.compact), len(needle.compact)
+            parts = _key_probes(low, high, length, entity_type)
+            if needle.substring_searchable:
+                parts.append(_substrings(f"%{needle.compact}%", entity_type))
             named = select(union_all(*parts).subquery("named").c.entity_id)
     else:
-        direct = _counted(session, [named], CANDIDATES)
+        direct = int(session.connection().execute(select(_count([named], CANDIDATES))).scalar_one())
     condition: ColumnElement[bool] = item_id.in_(named)
     if direct >= CANDIDATES:
         return condition
     fuzzy = sorted(
         {
             c.entity_id
-            for found in fuzzy_passes(session, needle, [entity_type])
+            for found in fuzzy_passes(session, needle, [entity_type], names=names)
             for c in found
             if classify(needle, c.name) is not None
         }
