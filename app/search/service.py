@@ -41,6 +41,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy import values as listed_values
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, SQLModel, col, delete
 
@@ -671,6 +672,10 @@ def matching_condition(session: Session, table_: type[SQLModel], q: str) -> Colu
             if classify(needle, c.name) is not None
         }
     )
-    if fuzzy:
+    if fuzzy and dialect == "postgresql":
+        # One set of ids (not an OR of two, which PostgreSQL reads as a filter of each item).
+        typos = listed_values(column("entity_id", String), name="typos").data([(i,) for i in fuzzy])
+        condition = item_id.in_(union_all(named, select(typos.c.entity_id)))
+    elif fuzzy:
         condition = or_(condition, item_id.in_(fuzzy))
     return condition
