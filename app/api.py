@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, BeforeValidator, Field
 from starlette.responses import Response
 
@@ -158,22 +158,10 @@ _RECORDED = (
 )
 
 
-async def list_as_of(
-    as_of: Annotated[
-        str | None,
-        Query(pattern=f"^{TIMESTAMP_PATTERN}$", max_length=40, description="An " + _RECORDED),
-    ] = None,
-) -> dt.datetime | None:
-    return None if as_of is None else parse_timestamp(as_of)
-
-
-# `as_of` on lists where it has no date meaning: knowledge time only (naive UTC, or None).
-ListAsOf = Annotated[dt.datetime | None, Depends(list_as_of)]
-
-
 @dataclass(frozen=True)
 class AsOf:
-    """`as_of` on chip support and investments: a date or a timestamp (at most one set)."""
+    """A list's `as_of`: a timestamp, or on chip support and investments also a date (at most
+    one set)."""
 
     announced_by: dt.date | None = None  # announced on or before that date
     known_at: dt.datetime | None = None  # as the dataset recorded it then (naive UTC)
@@ -202,7 +190,15 @@ async def dated_as_of(
     return AsOf(known_at=parse_timestamp(as_of))
 
 
-DatedAsOf = Annotated[AsOf, Depends(dated_as_of)]
+async def list_as_of(
+    as_of: Annotated[
+        str | None,
+        Query(pattern=f"^{TIMESTAMP_PATTERN}$", max_length=40, description="An " + _RECORDED),
+    ] = None,
+) -> AsOf:
+    """`as_of` on lists where it has no date meaning: knowledge time only."""
+    return AsOf() if as_of is None else AsOf(known_at=parse_timestamp(as_of))
+
 
 ItemId = Annotated[str, Path(description="The item's slug id.")]
 RefFilter = Annotated[

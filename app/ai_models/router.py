@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -19,11 +18,9 @@ from app.api import (
     KnownAsOf,
     NullTest,
     Page,
-    PageParams,
     SearchQuery,
     item_response,
     list_as_of,
-    page_params,
     split_values,
 )
 from app.chip_support.router import CHIP_SUPPORT_LIST, ChipSupportListQuery
@@ -36,7 +33,6 @@ from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
-ModelPage = Annotated[PageParams, Depends(page_params(SORT))]
 ModelView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 
@@ -94,8 +90,7 @@ MODEL_LIST = list_params(
     as_of=list_as_of,
     view=view_params(INCLUDES, FIELDS),
 )
-ModelQuery = Annotated[ModelFilters, Depends(_model_filters)]
-ModelListQuery = Annotated[ListParams[ModelFilters, dt.datetime | None], Depends(MODEL_LIST)]
+ModelListQuery = Annotated[ListParams[ModelFilters], Depends(MODEL_LIST)]
 
 
 @router.get(
@@ -110,12 +105,8 @@ async def models_list(request: Request, session: SessionDep, params: ModelListQu
     return await respond_collection(
         request,
         session,
+        params,
         entity_type="model",
-        at=params.as_of,
-        filters=params.filters,
-        page=params.page,
-        view=view,
-        format=params.format,
         name="models",
         fetch=lambda s, p: list_models(session=s, filters=params.filters, page=p, view=view),
     )
@@ -150,12 +141,9 @@ async def model_chip_support(
     return await respond_collection(
         request,
         session,
+        params,
         entity_type="chip_support",
-        at=params.as_of.known_at,
         filters=filters,
-        page=params.page,
-        view=view,
-        format=params.format,
         name=f"{id}-chip-support",
         owner=(AIModel, "model", id),
         fetch=lambda s, p: list_chip_support(session=s, filters=filters, page=p, view=view),

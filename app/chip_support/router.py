@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Request
 from app.api import (
     INVALID,
     NOT_FOUND,
-    AsOf,
     DateQuery,
     Disputed,
     IdList,
@@ -16,11 +15,9 @@ from app.api import (
     KnownAsOf,
     NullTest,
     Page,
-    PageParams,
     dated_as_of,
     enum_query,
     item_response,
-    page_params,
     split_values,
 )
 from app.chip_support.schemas import ChipSupportPublic, Relation
@@ -38,7 +35,6 @@ from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/chip-support", tags=["chip-support"])
-ChipSupportPage = Annotated[PageParams, Depends(page_params(SORT))]
 ChipSupportView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
 RelationList = Annotated[str | None, enum_query([r.value for r in Relation], "relation")]
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
@@ -70,9 +66,6 @@ async def _chip_support_filters(
     )
 
 
-ChipSupportQuery = Annotated[ChipSupportFilters, Depends(_chip_support_filters)]
-
-
 CHIP_SUPPORT_LIST = list_params(
     "ChipSupportListQuery",
     filters=_chip_support_filters,
@@ -80,7 +73,7 @@ CHIP_SUPPORT_LIST = list_params(
     as_of=dated_as_of,
     view=view_params(INCLUDES, FIELDS),
 )
-ChipSupportListQuery = Annotated[ListParams[ChipSupportFilters, AsOf], Depends(CHIP_SUPPORT_LIST)]
+ChipSupportListQuery = Annotated[ListParams[ChipSupportFilters], Depends(CHIP_SUPPORT_LIST)]
 
 
 @router.get(
@@ -98,12 +91,9 @@ async def chip_support_list(
     return await respond_collection(
         request,
         session,
+        params,
         entity_type="chip_support",
-        at=params.as_of.known_at,
         filters=filters,
-        page=params.page,
-        view=view,
-        format=params.format,
         name="chip-support",
         fetch=lambda s, p: list_chip_support(session=s, filters=filters, page=p, view=view),
     )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,11 +13,9 @@ from app.api import (
     KnownAsOf,
     NullTest,
     Page,
-    PageParams,
     SearchQuery,
     item_response,
     list_as_of,
-    page_params,
     split_values,
 )
 from app.chips.schemas import ChipPublic
@@ -29,7 +26,6 @@ from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/chips", tags=["chips"])
-ChipPage = Annotated[PageParams, Depends(page_params(SORT))]
 ChipView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 
@@ -52,7 +48,7 @@ CHIP_LIST = list_params(
     as_of=list_as_of,
     view=view_params(INCLUDES, FIELDS),
 )
-ChipListQuery = Annotated[ListParams[ChipFilters, dt.datetime | None], Depends(CHIP_LIST)]
+ChipListQuery = Annotated[ListParams[ChipFilters], Depends(CHIP_LIST)]
 
 
 @router.get(
@@ -64,12 +60,8 @@ async def chips_list(request: Request, session: SessionDep, params: ChipListQuer
     return await respond_collection(
         request,
         session,
+        params,
         entity_type="chip",
-        at=params.as_of,
-        filters=query,
-        page=params.page,
-        view=view,
-        format=params.format,
         name="chips",
         fetch=lambda s, p: list_chips(session=s, filters=query, page=p, view=view),
     )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -50,9 +49,7 @@ async def _document_filters(
 DOCUMENT_LIST = list_params(
     "DocumentListQuery", filters=_document_filters, sort=SORT, as_of=list_as_of
 )
-DocumentListQuery = Annotated[
-    ListParams[DocumentFilters, dt.datetime | None], Depends(DOCUMENT_LIST)
-]
+DocumentListQuery = Annotated[ListParams[DocumentFilters], Depends(DOCUMENT_LIST)]
 
 
 @router.get(
@@ -67,12 +64,9 @@ async def documents_list(request: Request, session: SessionDep, params: Document
     return await respond_collection(
         request,
         session,
+        params,
         entity_type="document",
-        at=params.as_of,
         filters=filters,
-        page=params.page,
-        view=params.view,
-        format=params.format,
         name="documents",
         fetch=lambda s, p: list_documents(session=s, filters=filters, page=p),
     )

@@ -3,7 +3,6 @@ at that instant), and `as_of` on single items."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -11,7 +10,7 @@ from typing import Any, Generic, TypeVar
 from fastapi import Request
 from sqlmodel import Session, SQLModel
 
-from app.api import PageParams, item_response, page_params, parse_timestamp
+from app.api import AsOf, PageParams, item_response, page_params, parse_timestamp
 from app.history.service import state_at
 from app.history.snapshot import item_at, list_at
 from app.listing import SortSpec, get_or_404
@@ -20,17 +19,16 @@ from app.streaming import Fetch, Format, FormatQuery, respond_list
 from app.views import View
 
 F = TypeVar("F")
-A = TypeVar("A")
 
 
 @dataclass(frozen=True)
-class ListParams(Generic[F, A]):
+class ListParams(Generic[F]):
     """A list's query: its filters, page, view, `as_of` and `format`."""
 
     filters: F
     page: PageParams
     view: View
-    as_of: A
+    as_of: AsOf
     format: Format | None
 
 
@@ -43,9 +41,9 @@ def list_params(
     *,
     filters: Callable[..., Awaitable[F]],
     sort: SortSpec,
-    as_of: Callable[..., Awaitable[A]],
+    as_of: Callable[..., Awaitable[AsOf]],
     view: Callable[..., Awaitable[View]] = _no_view,
-) -> QueryParams[ListParams[F, A]]:
+) -> QueryParams[ListParams[F]]:
     """A list's query parameters, validated in one pass (`openapi_extra=...openapi`)."""
     return QueryParams(
         name,
@@ -71,22 +69,22 @@ def item_as_of(
 async def respond_collection(
     request: Request,
     session: Session,
+    params: ListParams[Any],
     *,
     entity_type: str,
-    at: dt.datetime | None,
-    filters: object | None,
-    page: PageParams,
-    view: View,
-    format: Format | None,
     name: str,
     fetch: Fetch,
+    filters: object | None = None,
     owner: tuple[type[SQLModel], str, str] | None = None,
 ) -> Any:
     """A list now (`fetch`), or as recorded at `at`: one envelope, pages and formats.
 
     `owner` (table, entity type, id) is the item a relationship list belongs to: it must be in
     the dataset now, or have been at `at` (404 if not yet, 410 if deleted by then).
+    `filters`: the route's own, when it narrows `params.filters` (default: those).
     """
+    at, page, view, format = params.as_of.known_at, params.page, params.view, params.format
+    filters = params.filters if filters is None else filters
     if at is None:
         if owner is not None:
             get_or_404(session, *owner)

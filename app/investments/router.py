@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.api import (
     INVALID,
     NOT_FOUND,
-    AsOf,
     CountryList,
     DateQuery,
     Disputed,
@@ -17,12 +16,10 @@ from app.api import (
     KnownAsOf,
     NullTest,
     Page,
-    PageParams,
     SearchQuery,
     dated_as_of,
     enum_query,
     item_response,
-    page_params,
     split_values,
 )
 from app.db import SessionDep
@@ -40,7 +37,6 @@ from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/investments", tags=["investments"])
-InvestmentPage = Annotated[PageParams, Depends(page_params(SORT))]
 InvestmentView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
 KindList = Annotated[str | None, enum_query([k.value for k in InvestmentKind], "kind")]
 StatusList = Annotated[str | None, enum_query([s.value for s in InvestmentStatus], "status")]
@@ -90,7 +86,7 @@ INVESTMENT_LIST = list_params(
     as_of=dated_as_of,
     view=view_params(INCLUDES, FIELDS),
 )
-InvestmentListQuery = Annotated[ListParams[InvestmentFilters, AsOf], Depends(INVESTMENT_LIST)]
+InvestmentListQuery = Annotated[ListParams[InvestmentFilters], Depends(INVESTMENT_LIST)]
 
 
 @router.get(
@@ -111,12 +107,9 @@ async def investments_list(
     return await respond_collection(
         request,
         session,
+        params,
         entity_type="investment",
-        at=params.as_of.known_at,
         filters=filters,
-        page=params.page,
-        view=view,
-        format=params.format,
         name="investments",
         fetch=lambda s, p: list_investments(session=s, filters=filters, page=p, view=view),
     )

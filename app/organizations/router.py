@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -19,12 +18,10 @@ from app.api import (
     KnownAsOf,
     NullTest,
     Page,
-    PageParams,
     SearchQuery,
     enum_query,
     item_response,
     list_as_of,
-    page_params,
     split_values,
 )
 from app.db import SessionDep
@@ -46,7 +43,6 @@ from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
-OrganizationPage = Annotated[PageParams, Depends(page_params(SORT))]
 OrganizationView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
 KindList = Annotated[str | None, enum_query([k.value for k in OrganizationKind], "kind")]
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
@@ -81,9 +77,7 @@ ORGANIZATION_LIST = list_params(
     as_of=list_as_of,
     view=view_params(INCLUDES, FIELDS),
 )
-OrganizationListQuery = Annotated[
-    ListParams[OrganizationFilters, dt.datetime | None], Depends(ORGANIZATION_LIST)
-]
+OrganizationListQuery = Annotated[ListParams[OrganizationFilters], Depends(ORGANIZATION_LIST)]
 
 
 @router.get(
@@ -100,12 +94,8 @@ async def organizations_list(
     return await respond_collection(
         request,
         session,
+        params,
         entity_type="organization",
-        at=params.as_of,
-        filters=query,
-        page=params.page,
-        view=view,
-        format=params.format,
         name="organizations",
         fetch=lambda s, p: list_organizations(session=s, filters=query, page=p, view=view),
     )
@@ -140,12 +130,9 @@ async def organization_models(
     return await respond_collection(
         request,
         session,
+        params,
         entity_type="model",
-        at=params.as_of,
         filters=filters,
-        page=params.page,
-        view=view,
-        format=params.format,
         name=f"{id}-models",
         owner=(Organization, "organization", id),
         fetch=lambda s, p: list_models(session=s, filters=filters, page=p, view=view),
@@ -167,12 +154,9 @@ async def organization_investments(
     return await respond_collection(
         request,
         session,
+        params,
         entity_type="investment",
-        at=params.as_of.known_at,
         filters=filters,
-        page=params.page,
-        view=view,
-        format=params.format,
         name=f"{id}-investments",
         owner=(Organization, "organization", id),
         fetch=lambda s, p: list_investments(session=s, filters=filters, page=p, view=view),
