@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import orjson
 from sqlalchemy import ColumnElement, Row, Select, bindparam, select, tuple_, union_all
@@ -20,6 +20,9 @@ from sqlmodel import Session, SQLModel
 from app.errors import InvalidParameter, NotFound
 from app.history.service import raise_if_deleted
 from app.search.service import matching_condition
+
+if TYPE_CHECKING:  # app.api imports this module
+    from app.api import PageParams
 
 T = TypeVar("T", bound=SQLModel)
 
@@ -252,16 +255,15 @@ class Filtered:
     params: Mapping[str, Any]
 
 
-def filtered(
-    collection: str, filters: object, build: Callable[[], Select[Any]], *, cacheable: bool = True
-) -> Filtered:
-    """The shape and values of a frozen dataclass of filters (None: not set)."""
+def filtered(collection: str, filters: object, build: Callable[[], Select[Any]]) -> Filtered:
+    """The shape and values of a frozen dataclass of filters (None: not set). A `q` is built
+    for its request only: its condition holds the ids it matched."""
     values = {
         field.name: getattr(filters, field.name)
         for field in dataclasses.fields(filters)  # type: ignore[arg-type]
     }
     given = {name: value for name, value in values.items() if value is not None}
-    if not cacheable:
+    if "q" in given:
         return Filtered(None, build, given)
     shape = tuple((n, v) if isinstance(v, bool) else n for n, v in given.items())
     return Filtered((collection, shape), build, given)
@@ -297,15 +299,14 @@ def fetch_page(
     query: Filtered,
     *,
     spec: SortSpec,
-    sort: str | None,
-    cursor: str | None,
-    limit: int,
+    page: PageParams,
 ) -> tuple[list[Row[Any]], str | None]:
-    keys = parse_sort(sort, spec)
-    values = decode_cursor(cursor, spec, keys) if cursor else None
+    keys = parse_sort(page.sort, spec)
+    values = decode_cursor(page.cursor, spec, keys) if page.cursor else None
+    limit = page.limit
     if query.key is None:
-        page = page_statement(query.build(), spec=spec, keys=keys, values=values, limit=limit + 1)
-        rows = list(session.connection().execute(page, query.params).all())
+        once = page_statement(query.build(), spec=spec, keys=keys, values=values, limit=limit + 1)
+        rows = list(session.connection().execute(once, query.params).all())
     else:
         nulls = None if values is None else tuple(v is None for v in values)
         statement = _PAGES.get(

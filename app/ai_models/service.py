@@ -144,11 +144,8 @@ def list_models(
         "models",
         filters,
         lambda: _models_statement(session, filters),
-        cacheable=filters.q is None,
     )
-    rows, next_cursor = fetch_page(
-        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
-    )
+    rows, next_cursor = fetch_page(session, query, spec=SORT, page=page)
     items = [model_public(r) for r in rows]
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 

@@ -104,9 +104,7 @@ def list_chip_support(
     view: View = View(),
 ) -> tuple[list[dict[str, Any]], str | None]:
     query = filtered("chip-support", filters, lambda: _chip_support_statement(filters))
-    rows, next_cursor = fetch_page(
-        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
-    )
+    rows, next_cursor = fetch_page(session, query, spec=SORT, page=page)
     items = [chip_support_public(r) for r in rows]
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 

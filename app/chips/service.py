@@ -69,12 +69,8 @@ def list_chips(
     page: PageParams,
     view: View = View(),
 ) -> tuple[list[dict[str, Any]], str | None]:
-    query = filtered(
-        "chips", filters, lambda: _chips_statement(session, filters), cacheable=filters.q is None
-    )
-    rows, next_cursor = fetch_page(
-        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
-    )
+    query = filtered("chips", filters, lambda: _chips_statement(session, filters))
+    rows, next_cursor = fetch_page(session, query, spec=SORT, page=page)
     items = [chip_public(r) for r in rows]
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 

@@ -68,11 +68,8 @@ def list_documents(
         "documents",
         filters,
         lambda: _documents_statement(session, filters),
-        cacheable=filters.q is None,
     )
-    rows, next_cursor = fetch_page(
-        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
-    )
+    rows, next_cursor = fetch_page(session, query, spec=SORT, page=page)
     return [document_public(r) for r in rows], next_cursor
 
 

@@ -185,11 +185,8 @@ def list_investments(
         "investments",
         filters,
         lambda: _investments_statement(session, filters),
-        cacheable=filters.q is None,
     )
-    rows, next_cursor = fetch_page(
-        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
-    )
+    rows, next_cursor = fetch_page(session, query, spec=SORT, page=page)
     investors = _investors(session, [r.id for r in rows])
     items = [investment_public(r, investors.get(r.id, [])) for r in rows]
     if "investors" in view.include:

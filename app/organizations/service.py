@@ -101,11 +101,8 @@ def list_organizations(
         "organizations",
         filters,
         lambda: _organizations_statement(session, filters),
-        cacheable=filters.q is None,
     )
-    rows, next_cursor = fetch_page(
-        session, query, spec=SORT, sort=page.sort, cursor=page.cursor, limit=page.limit
-    )
+    rows, next_cursor = fetch_page(session, query, spec=SORT, page=page)
     items = [organization_public(r) for r in rows]
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 
