@@ -5,9 +5,10 @@ that name, so a statement serves every request with the same filters set
 (`app.listing.Filtered`). Only which filters are set, and the flags, shape the statement.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import ColumnElement, Select, bindparam
 
 
 def _bind(column: Any, name: str, value: Any) -> Any:
@@ -15,11 +16,38 @@ def _bind(column: Any, name: str, value: Any) -> Any:
     return bindparam(name, value, type_=column.type)
 
 
+def in_size(count: int) -> int:
+    """Placeholders for `count` values in an IN: the next power of two, so that a handful of
+    statements serve every count."""
+    return 1 << (count - 1).bit_length() if count > 1 else 1
+
+
+def in_values(column: Any, name: str, count: int) -> ColumnElement[bool]:
+    """`column IN (:name_0, ..., :name_n)` for up to `count` values (`in_params`).
+
+    Not an `expanding` parameter: that one rewrites the SQL on every execution, a tenth of
+    a filtered list's CPU.
+    """
+    names = [f"{name}_{i}" for i in range(in_size(count))]
+    if len(names) == 1:
+        return column == bindparam(names[0], type_=column.type)  # type: ignore[no-any-return]
+    return column.in_([bindparam(n, type_=column.type) for n in names])  # type: ignore[no-any-return]
+
+
+def in_params(name: str, values: Sequence[Any]) -> dict[str, Any]:
+    """The parameters of `in_values(..., name, len(values))`: the values, the last repeated
+    up to the placeholders' count (the same IN)."""
+    size = in_size(len(values))
+    padded = [*values, *[values[-1]] * (size - len(values))]
+    return {f"{name}_{i}": value for i, value in enumerate(padded)}
+
+
 def where_in(statement: Select[Any], column: Any, filters: object, name: str) -> Select[Any]:
+    """`column IN` the filter's values (a tuple: `app.listing.filtered` binds each)."""
     values = getattr(filters, name)
     if values is None:
         return statement
-    return statement.where(column.in_(bindparam(name, values, type_=column.type, expanding=True)))
+    return statement.where(in_values(column, name, len(values)))
 
 
 def where_null(statement: Select[Any], column: Any, filters: object, name: str) -> Select[Any]:

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Row, Select, bindparam, select, tuple_, un
 from sqlmodel import Session, SQLModel
 
 from app.errors import InvalidParameter, NotFound
+from app.filtering import in_params, in_size, in_values
 from app.history.service import raise_if_deleted
 from app.search.service import matching_condition
 
@@ -263,10 +264,17 @@ def filtered(collection: str, filters: object, build: Callable[[], Select[Any]])
         for field in dataclasses.fields(filters)  # type: ignore[arg-type]
     }
     given = {name: value for name, value in values.items() if value is not None}
+    params = dict(given)
+    for name, value in given.items():
+        if isinstance(value, tuple):
+            params.update(in_params(name, value))
     if "q" in given:
-        return Filtered(None, build, given)
-    shape = tuple((n, v) if isinstance(v, bool) else n for n, v in given.items())
-    return Filtered((collection, shape), build, given)
+        return Filtered(None, build, params)
+    shape = tuple(
+        (n, v) if isinstance(v, bool) else (n, in_size(len(v))) if isinstance(v, tuple) else n
+        for n, v in given.items()
+    )
+    return Filtered((collection, shape), build, params)
 
 
 class _Statements:
@@ -376,16 +384,17 @@ _BY_ID: dict[type[SQLModel], Select[Any]] = {}
 
 def rows_by_ids(session: Session, columns: tuple[Any, ...], ids: Sequence[str]) -> list[Row[Any]]:
     """The rows (these columns of one table) with these ids, in one query: for `include`."""
-    statement = _BY_IDS.get(columns)
+    if not ids:
+        return []
+    key = (columns, in_size(len(ids)))
+    statement = _BY_IDS.get(key)
     if statement is None:
         id_column = next(column for column in columns if column.name == "id")
-        statement = _BY_IDS[columns] = select(*columns).where(
-            id_column.in_(bindparam("ids", expanding=True))
-        )
-    return list(session.connection().execute(statement, {"ids": list(ids)}).all())
+        statement = _BY_IDS[key] = select(*columns).where(in_values(id_column, "ids", len(ids)))
+    return list(session.connection().execute(statement, in_params("ids", ids)).all())
 
 
-_BY_IDS: dict[tuple[Any, ...], Select[Any]] = {}
+_BY_IDS: dict[tuple[tuple[Any, ...], int], Select[Any]] = {}
 
 
 def _missing(session: Session, model: type[SQLModel], label: str, item_id: str) -> NoReturn:

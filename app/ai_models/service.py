@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, Row, Select, bindparam
+from sqlalchemy import Row, Select
 from sqlmodel import Session, col, select
 
 from app.api import PageParams
-from app.filtering import where_equal, where_in, where_null, where_range
+from app.filtering import in_values, where_equal, where_in, where_null, where_range
 from app.listing import SortSpec, fetch_page, filtered, read_or_404, rows_by_ids, search_condition
 from app.models import AIModel, Organization
 from app.organizations.service import organizations_by_id
@@ -103,10 +103,10 @@ def _models_statement(session: Session, f: ModelFilters) -> Select[Any]:
         statement = statement.where(search_condition(session, AIModel, f.q))
     statement = where_in(statement, col(AIModel.developer_id), f, "developer_id")
     if f.developer_country is not None:
-        countries: BindParameter[Any] = bindparam(
-            "developer_country", f.developer_country, expanding=True
+        countries = in_values(
+            col(Organization.country), "developer_country", len(f.developer_country)
         )
-        developers = select(Organization.id).where(col(Organization.country).in_(countries))
+        developers = select(Organization.id).where(countries)
         statement = statement.where(col(AIModel.developer_id).in_(developers))
     statement = where_equal(statement, col(AIModel.open_weights), f, "open_weights")
     statement = where_equal(statement, col(AIModel.reasoning), f, "reasoning")

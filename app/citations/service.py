@@ -6,9 +6,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam
+from sqlalchemy import Row, Select, bindparam
 from sqlmodel import Session, col, select
 
+from app.filtering import in_params, in_size, in_values
 from app.models import Citation
 
 
@@ -32,20 +33,25 @@ def load_citations(
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return found
-    rows = session.connection().execute(_OF_ITEMS, {"entity_type": entity_type, "ids": ids})
-    for row in rows:
+    size = in_size(len(ids))
+    statement = _OF_ITEMS.get(size)
+    if statement is None:
+        statement = _OF_ITEMS[size] = (
+            select(*Citation.__table__.c)  # type: ignore[attr-defined]
+            .where(
+                col(Citation.entity_type) == bindparam("entity_type"),
+                in_values(col(Citation.entity_id), "ids", len(ids)),
+            )
+            .order_by(col(Citation.entity_id), col(Citation.position))
+        )
+    params = {"entity_type": entity_type, **in_params("ids", ids)}
+    for row in session.connection().execute(statement, params):
         found[row.entity_id].append(citation_public(row))
     return found
 
 
-_OF_ITEMS = (
-    select(*Citation.__table__.c)  # type: ignore[attr-defined]
-    .where(
-        col(Citation.entity_type) == bindparam("entity_type"),
-        col(Citation.entity_id).in_(bindparam("ids", expanding=True)),
-    )
-    .order_by(col(Citation.entity_id), col(Citation.position))
-)
+# One statement per count of ids (`in_size`), built on first use.
+_OF_ITEMS: dict[int, Select[Any]] = {}
 
 
 def attach_citations(session: Session, entity_type: str, items: list[dict[str, Any]]) -> None:
