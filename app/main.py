@@ -22,7 +22,7 @@ from app.chip_support.router import router as chip_support_router
 from app.chips.router import router as chips_router
 from app.config import Settings, get_settings
 from app.curation.router import router as curation_router
-from app.db import make_engine
+from app.db import make_engines
 from app.documents.router import router as documents_router
 from app.errors import install_error_handlers, problem
 from app.export.router import router as export_router
@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings)
+        engines = make_engines(settings)
+        app.state.engine, app.state.read_engine = engines.writes, engines.reads
         app.state.slow_reads = anyio.CapacityLimiter(settings.slow_read_threads)
         if settings.response_cache_enabled:
             app.state.dataset_version.start(app.state.engine)

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from starlette.responses import StreamingResponse
 
 from app.api import PageParams, list_response
-from app.db import in_worker_thread
+from app.db import engine_for_read, in_worker_thread
 from app.jsonutil import dumps
 
 Format = Literal["json", "csv", "ndjson"]
@@ -135,7 +135,7 @@ async def respond_list(
     # The first chunk runs on the request's session, so a bad parameter is still a 422.
     chunk_page = replace(page, limit=EXPORT_CHUNK, cursor=None)
     first, cursor = await fetch_page(chunk_page)
-    engine = request.app.state.engine
+    engine = engine_for_read(request)
 
     def next_chunk(after: str) -> tuple[list[dict[str, Any]], str | None]:
         with Session(engine) as chunk_session:

@@ -224,7 +224,7 @@ def test_bad_parameters_are_problems(client: TestClient, query: str, status: int
 
 
 def test_queries_are_bounded_whatever_the_graph(client: TestClient) -> None:
-    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine: Engine = client.app.state.read_engine  # type: ignore[attr-defined]
     for url, limit in (
         ("/v1/graph", 8),
         ("/v1/graph?around=openai&depth=1", 1 + 4 * 2 + 4),

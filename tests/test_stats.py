@@ -123,7 +123,7 @@ def test_largest_models(client: TestClient) -> None:
 
 
 def test_stats_take_five_queries(client: TestClient) -> None:
-    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine: Engine = client.app.state.read_engine  # type: ignore[attr-defined]
     statements: list[str] = []
 
     def record(*args: Any) -> None:
