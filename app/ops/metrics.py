@@ -77,6 +77,8 @@ class MetricsMiddleware:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        # Bounded: methods, statuses and route templates (unmatched paths are "none").
+        self._series: dict[tuple[str, int, str], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == METRICS_PATH:
@@ -98,9 +100,17 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             handler = getattr(route, "path_format", None) or getattr(route, "path", None)
-            labels = (scope["method"], str(status), handler or "none")
-            self.requests.labels(*labels).inc()
-            self.latency.labels(*labels).observe((answered or time.perf_counter()) - start)
+            labels = (scope["method"], status, handler or "none")
+            series = self._series.get(labels)
+            if series is None:
+                series = self._series[labels] = self._new_series(*labels)
+            series[0].inc()
+            series[1].observe((answered or time.perf_counter()) - start)
+
+    def _new_series(self, method: str, status: int, handler: str) -> tuple[Counter, Histogram]:
+        # `labels()` validates and locks on every call; a series, once made, is kept here.
+        labels = (method, str(status), handler)
+        return self.requests.labels(*labels), self.latency.labels(*labels)
 
 
 class ResponseCacheCollector(Collector):

@@ -35,6 +35,14 @@ EXPOSED_HEADERS = (
 )
 
 
+def _encoded(headers: dict[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+
+
+_API_HEADERS = _encoded({**COMMON_HEADERS, "Content-Security-Policy": API_CSP})
+_DOCS_HEADERS = _encoded({**COMMON_HEADERS, "Content-Security-Policy": DOCS_CSP})
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, docs_paths: Collection[str]) -> None:
         self.app = app
@@ -44,14 +52,14 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"] in self.docs_paths else API_CSP
+        added = _DOCS_HEADERS if scope["path"] in self.docs_paths else _API_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in COMMON_HEADERS.items():
-                    headers.setdefault(name, value)
-                headers.setdefault("Content-Security-Policy", csp)
+                # Each header the response does not set already (one pass over its headers).
+                headers = MutableHeaders(scope=message).raw
+                present = {name for name, _ in headers}
+                headers.extend(header for header in added if header[0] not in present)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
