@@ -149,6 +149,17 @@ def test_large_responses_are_gzipped(client: TestClient) -> None:
     assert "content-encoding" not in small.headers  # under the minimum size
 
 
+def test_answers_to_clients_without_gzip_are_plain_and_say_they_vary(client: TestClient) -> None:
+    zipped = client.get("/v1/models", headers={"Accept-Encoding": "gzip"})
+    plain = client.get("/v1/models", headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert plain.json() == zipped.json()
+    assert int(plain.headers["content-length"]) == len(plain.content)
+    vary = {v.strip() for v in plain.headers["vary"].split(",")}
+    assert {"Accept", "Accept-Encoding"} <= vary
+
+
 def test_cors_is_closed_by_default(client: TestClient) -> None:
     response = client.get("/v1/models", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in response.headers
