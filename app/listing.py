@@ -9,7 +9,7 @@ import datetime as dt
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -365,6 +365,18 @@ def get_or_404(session: Session, model: type[T], label: str, item_id: str) -> T:
     return row
 
 
+# Bookkeeping no answer shows: the text search reads (app/search) and the revision number
+# (curation's If-Match). Each column read costs every row of every page, on PostgreSQL a
+# column description per statement too.
+_NOT_SHOWN = frozenset({"search_text", "revision"})
+
+
+def shown_columns(model: type[SQLModel], *, without: Collection[str] = ()) -> tuple[Any, ...]:
+    """The table's columns that answers are made of (`without` those too), in order."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return tuple(c for c in table.c if c.name not in _NOT_SHOWN and c.name not in without)
+
+
 def read_or_404(session: Session, model: type[SQLModel], label: str, item_id: str) -> Row[Any]:
     """The item's columns, for a read (no ORM object to track); 404 (410 if deleted)."""
     row = None
@@ -372,7 +384,9 @@ def read_or_404(session: Session, model: type[SQLModel], label: str, item_id: st
         statement = _BY_ID.get(model)
         if statement is None:
             table = model.__table__  # type: ignore[attr-defined]
-            statement = _BY_ID[model] = select(*table.c).where(table.c.id == bindparam("id"))
+            statement = _BY_ID[model] = select(*shown_columns(model)).where(
+                table.c.id == bindparam("id")
+            )
         row = session.connection().execute(statement, {"id": item_id}).first()
     if row is None:
         _missing(session, model, label, item_id)

@@ -12,7 +12,15 @@ from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import in_values, where_equal, where_in, where_null, where_range
-from app.listing import SortSpec, fetch_page, filtered, read_or_404, rows_by_ids, search_condition
+from app.listing import (
+    SortSpec,
+    fetch_page,
+    filtered,
+    read_or_404,
+    rows_by_ids,
+    search_condition,
+    shown_columns,
+)
 from app.models import AIModel, Organization
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
@@ -45,7 +53,7 @@ SORT = SortSpec(
     },
     default="name",
 )
-COLUMNS = tuple(AIModel.__table__.c)  # type: ignore[attr-defined]
+COLUMNS = shown_columns(AIModel)
 EMBEDS = {"developer": Embed("developer", "developer_id", organizations_by_id)}
 INCLUDES = ("citations", "documents", *EMBEDS)
 

@@ -13,7 +13,7 @@ from app.ai_models.service import models_by_id
 from app.api import PageParams
 from app.chips.service import chips_by_id
 from app.filtering import where_equal, where_in, where_null, where_range
-from app.listing import SortSpec, fetch_page, filtered, read_or_404
+from app.listing import SortSpec, fetch_page, filtered, read_or_404, shown_columns
 from app.models import ChipSupport
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
@@ -30,7 +30,7 @@ FIELDS = (
     "description",
     "disputed",
 )
-COLUMNS = tuple(ChipSupport.__table__.c)  # type: ignore[attr-defined]
+COLUMNS = shown_columns(ChipSupport)
 SORT = SortSpec(
     "chip-support",
     {

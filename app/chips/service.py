@@ -11,14 +11,22 @@ from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null
-from app.listing import SortSpec, fetch_page, filtered, read_or_404, rows_by_ids, search_condition
+from app.listing import (
+    SortSpec,
+    fetch_page,
+    filtered,
+    read_or_404,
+    rows_by_ids,
+    search_condition,
+    shown_columns,
+)
 from app.models import Chip
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
 
 ENTITY = "chip"
 FIELDS = ("id", "name", "aliases", "vendor_id", "description", "disputed")
-COLUMNS = tuple(Chip.__table__.c)  # type: ignore[attr-defined]
+COLUMNS = shown_columns(Chip)
 SORT = SortSpec(
     "chips",
     {"id": col(Chip.id), "name": col(Chip.name), "vendor_id": col(Chip.vendor_id)},

@@ -11,15 +11,11 @@ from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import where_in, where_range
-from app.listing import SortSpec, fetch_page, filtered, read_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, read_or_404, search_condition, shown_columns
 from app.models import Document
 
 # Lists leave the (large) texts unread: only single documents serve them.
-LIST_COLUMNS = tuple(
-    c
-    for c in Document.__table__.c  # type: ignore[attr-defined]
-    if c.name not in {"text", "original_text"}
-)
+LIST_COLUMNS = shown_columns(Document, without={"text", "original_text"})
 SORT = SortSpec(
     "documents",
     {

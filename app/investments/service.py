@@ -13,7 +13,7 @@ from sqlmodel import Session, col, or_, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null, where_range
-from app.listing import SortSpec, fetch_page, filtered, read_or_404, search_condition
+from app.listing import SortSpec, fetch_page, filtered, read_or_404, search_condition, shown_columns
 from app.models import Investment, InvestmentParticipant, Organization
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
@@ -37,7 +37,7 @@ FIELDS = (
     "description",
     "disputed",
 )
-COLUMNS = tuple(Investment.__table__.c)  # type: ignore[attr-defined]
+COLUMNS = shown_columns(Investment)
 SORT = SortSpec(
     "investments",
     {

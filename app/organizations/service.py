@@ -11,7 +11,15 @@ from sqlmodel import Session, col, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null
-from app.listing import SortSpec, fetch_page, filtered, read_or_404, rows_by_ids, search_condition
+from app.listing import (
+    SortSpec,
+    fetch_page,
+    filtered,
+    read_or_404,
+    rows_by_ids,
+    search_condition,
+    shown_columns,
+)
 from app.models import Organization
 from app.views import Embed, View, finish
 
@@ -27,7 +35,7 @@ FIELDS = (
     "description",
     "disputed",
 )
-COLUMNS = tuple(Organization.__table__.c)  # type: ignore[attr-defined]
+COLUMNS = shown_columns(Organization)
 SORT = SortSpec(
     "organizations",
     {
