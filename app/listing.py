@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import ColumnElement, Row, Select, bindparam, select, tuple_, union_all
 from sqlmodel import Session, SQLModel
 
+from app.citations.service import with_citations
 from app.errors import InvalidParameter, NotFound
 from app.filtering import in_params, in_size, in_values
 from app.history.service import raise_if_deleted
@@ -394,6 +395,19 @@ def read_or_404(session: Session, model: type[SQLModel], label: str, item_id: st
 
 
 _BY_ID: dict[type[SQLModel], Select[Any]] = {}
+
+
+def read_cited_or_404(
+    session: Session, model: type[SQLModel], entity_type: str, label: str, item_id: str
+) -> tuple[Row[Any], list[dict[str, Any]]]:
+    """`read_or_404` with the item's citations, read by the same statement."""
+    row: Row[Any] | None = None
+    cited: list[dict[str, Any]] = []
+    if _ID_RE.fullmatch(item_id):
+        row, cited = with_citations(session, shown_columns(model), entity_type, item_id)
+    if row is None:
+        _missing(session, model, label, item_id)
+    return row, cited
 
 
 def rows_by_ids(session: Session, columns: tuple[Any, ...], ids: Sequence[str]) -> list[Row[Any]]:

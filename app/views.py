@@ -89,11 +89,15 @@ def finish(
     view: View,
     embeds: Mapping[str, Embed] | None = None,
     always_cite: bool = False,
+    cited: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> list[Item]:
-    """Attach what `view.include` asks for (one query per expansion), then select fields."""
+    """Attach what `view.include` asks for (one query per expansion), then select fields.
+
+    `cited`: the items' citations by id, when already read with them."""
     include = view.include
     if always_cite or "citations" in include or "documents" in include:
-        cited = load_citations(session, entity, [item["id"] for item in items])
+        if cited is None:
+            cited = load_citations(session, entity, [item["id"] for item in items])
         if always_cite or "citations" in include:
             for item in items:
                 item["citations"] = cited.get(item["id"], [])

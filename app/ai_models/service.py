@@ -16,7 +16,7 @@ from app.listing import (
     SortSpec,
     fetch_page,
     filtered,
-    read_or_404,
+    read_cited_or_404,
     rows_by_ids,
     search_condition,
     shown_columns,
@@ -159,8 +159,14 @@ def list_models(
 
 
 def get_model(*, session: Session, model_id: str, view: View = View()) -> dict[str, Any]:
-    row = read_or_404(session, AIModel, ENTITY, model_id)
+    row, cited = read_cited_or_404(session, AIModel, ENTITY, ENTITY, model_id)
     items = finish(
-        session, [model_public(row)], entity=ENTITY, view=view, embeds=EMBEDS, always_cite=True
+        session,
+        [model_public(row)],
+        entity=ENTITY,
+        view=view,
+        embeds=EMBEDS,
+        always_cite=True,
+        cited={row.id: cited},
     )
     return items[0]

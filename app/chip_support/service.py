@@ -13,7 +13,13 @@ from app.ai_models.service import models_by_id
 from app.api import PageParams
 from app.chips.service import chips_by_id
 from app.filtering import where_equal, where_in, where_null, where_range
-from app.listing import SortSpec, fetch_page, filtered, read_or_404, shown_columns
+from app.listing import (
+    SortSpec,
+    fetch_page,
+    filtered,
+    read_cited_or_404,
+    shown_columns,
+)
 from app.models import ChipSupport
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
@@ -112,7 +118,9 @@ def list_chip_support(
 def get_chip_support(
     *, session: Session, chip_support_id: str, view: View = View()
 ) -> dict[str, Any]:
-    row = read_or_404(session, ChipSupport, "chip-support relation", chip_support_id)
+    row, cited = read_cited_or_404(
+        session, ChipSupport, ENTITY, "chip-support relation", chip_support_id
+    )
     items = finish(
         session,
         [chip_support_public(row)],
@@ -120,5 +128,6 @@ def get_chip_support(
         view=view,
         embeds=EMBEDS,
         always_cite=True,
+        cited={row.id: cited},
     )
     return items[0]

@@ -15,7 +15,7 @@ from app.listing import (
     SortSpec,
     fetch_page,
     filtered,
-    read_or_404,
+    read_cited_or_404,
     rows_by_ids,
     search_condition,
     shown_columns,
@@ -84,8 +84,14 @@ def list_chips(
 
 
 def get_chip(*, session: Session, chip_id: str, view: View = View()) -> dict[str, Any]:
-    row = read_or_404(session, Chip, ENTITY, chip_id)
+    row, cited = read_cited_or_404(session, Chip, ENTITY, ENTITY, chip_id)
     items = finish(
-        session, [chip_public(row)], entity=ENTITY, view=view, embeds=EMBEDS, always_cite=True
+        session,
+        [chip_public(row)],
+        entity=ENTITY,
+        view=view,
+        embeds=EMBEDS,
+        always_cite=True,
+        cited={row.id: cited},
     )
     return items[0]

@@ -12,18 +12,52 @@ from sqlmodel import Session, col, select
 from app.filtering import in_params, in_size, in_values
 from app.models import Citation
 
+FIELDS = ("document_id", "quote", "start", "end", "field", "note", "stance", "attributed_to")
 
-def citation_public(row: Citation | Row[Any]) -> dict[str, Any]:
-    return {
-        "document_id": row.document_id,
-        "quote": row.quote,
-        "start": row.start,
-        "end": row.end,
-        "field": row.field,
-        "note": row.note,
-        "stance": row.stance,
-        "attributed_to": row.attributed_to,
-    }
+
+def citation_public(row: Citation | Row[Any], prefix: str = "") -> dict[str, Any]:
+    """A citation as answers show it (`prefix`: of its columns' labels in `with_citations`)."""
+    return {name: getattr(row, prefix + name) for name in FIELDS}
+
+
+_CITED = "cited_"
+
+
+def with_citations(
+    session: Session, columns: Sequence[Any], entity_type: str, item_id: str
+) -> tuple[Row[Any] | None, list[dict[str, Any]]]:
+    """One item's `columns` (of its table) and its citations, in their curated order, in one
+    statement (one round trip); (None, []) if there is no such item."""
+    statement = _WITH_CITATIONS.get(tuple(columns))
+    if statement is None:
+        statement = _WITH_CITATIONS[tuple(columns)] = _with_citations(columns)
+    rows = session.connection().execute(statement, {"id": item_id, "entity_type": entity_type})
+    found = rows.all()
+    if not found:
+        return None, []
+    cited = [citation_public(r, _CITED) for r in found if r.cited_document_id is not None]
+    return found[0], cited
+
+
+def _with_citations(columns: Sequence[Any]) -> Select[Any]:
+    table = columns[0].table
+    citations = Citation.__table__  # type: ignore[attr-defined]
+    joined = table.outerjoin(
+        citations,
+        (citations.c.entity_type == bindparam("entity_type"))
+        & (citations.c.entity_id == table.c.id),
+    )
+    cited = [citations.c[name].label(_CITED + name) for name in FIELDS]
+    statement: Select[Any] = (
+        select(*columns, *cited)
+        .select_from(joined)
+        .where(table.c.id == bindparam("id"))
+        .order_by(citations.c.position)
+    )
+    return statement
+
+
+_WITH_CITATIONS: dict[tuple[Any, ...], Select[Any]] = {}
 
 
 def load_citations(

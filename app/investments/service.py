@@ -13,7 +13,14 @@ from sqlmodel import Session, col, or_, select
 
 from app.api import PageParams
 from app.filtering import where_equal, where_in, where_null, where_range
-from app.listing import SortSpec, fetch_page, filtered, read_or_404, search_condition, shown_columns
+from app.listing import (
+    SortSpec,
+    fetch_page,
+    filtered,
+    read_cited_or_404,
+    search_condition,
+    shown_columns,
+)
 from app.models import Investment, InvestmentParticipant, Organization
 from app.organizations.service import organizations_by_id
 from app.views import Embed, View, finish
@@ -195,8 +202,16 @@ def list_investments(
 
 
 def get_investment(*, session: Session, investment_id: str, view: View = View()) -> dict[str, Any]:
-    row = read_or_404(session, Investment, ENTITY, investment_id)
+    row, cited = read_cited_or_404(session, Investment, ENTITY, ENTITY, investment_id)
     item = investment_public(row, _investors(session, [row.id]).get(row.id, []))
     if "investors" in view.include:
         _embed_investors(session, [item])
-    return finish(session, [item], entity=ENTITY, view=view, embeds=EMBEDS, always_cite=True)[0]
+    return finish(
+        session,
+        [item],
+        entity=ENTITY,
+        view=view,
+        embeds=EMBEDS,
+        always_cite=True,
+        cited={row.id: cited},
+    )[0]

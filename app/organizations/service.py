@@ -15,7 +15,7 @@ from app.listing import (
     SortSpec,
     fetch_page,
     filtered,
-    read_or_404,
+    read_cited_or_404,
     rows_by_ids,
     search_condition,
     shown_columns,
@@ -118,7 +118,7 @@ def list_organizations(
 def get_organization(
     *, session: Session, organization_id: str, view: View = View()
 ) -> dict[str, Any]:
-    row = read_or_404(session, Organization, ENTITY, organization_id)
+    row, cited = read_cited_or_404(session, Organization, ENTITY, ENTITY, organization_id)
     items = finish(
         session,
         [organization_public(row)],
@@ -126,5 +126,6 @@ def get_organization(
         view=view,
         embeds=EMBEDS,
         always_cite=True,
+        cited={row.id: cited},
     )
     return items[0]
