@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Query
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from app.citations.service import load_citations
 from app.documents.service import LIST_COLUMNS, document_public
-from app.listing import rows_by_ids
+from app.listing import read_cited_or_404, rows_by_ids
 
 Item = dict[str, Any]
 # ids -> public dicts of the referenced items, in one query
@@ -121,3 +121,29 @@ def finish(
             keep.add("citations")
         items = [{k: v for k, v in item.items() if k in keep} for item in items]
     return items
+
+
+def cited_item(
+    session: Session,
+    model: type[SQLModel],
+    public: Callable[[Any], Item],
+    *,
+    entity: str,
+    label: str,
+    item_id: str,
+    view: View,
+    embeds: Mapping[str, Embed] | None = None,
+) -> Item:
+    """One item as answers show it (`public` of its row), its citations read with it, then
+    what `view` asks for; 404 (410 if deleted)."""
+    row, cited = read_cited_or_404(session, model, entity, label, item_id)
+    items = finish(
+        session,
+        [public(row)],
+        entity=entity,
+        view=view,
+        embeds=embeds,
+        always_cite=True,
+        cited={row.id: cited},
+    )
+    return items[0]

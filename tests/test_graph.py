@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from app.config import Settings
 from app.main import create_app
+from tests.conftest import statements_sent
 
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
 EDGE_TYPES = {"develops", "parent_of", "invests_in", "supports"}
@@ -34,20 +33,6 @@ def _all(client: TestClient, path: str) -> list[dict[str, Any]]:
 
 def _ids(graph: dict[str, Any]) -> set[str]:
     return {node["id"] for node in graph["nodes"]}
-
-
-@contextmanager
-def _count_queries(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_the_whole_graph_has_every_item_and_every_relation(client: TestClient) -> None:
@@ -230,7 +215,7 @@ def test_queries_are_bounded_whatever_the_graph(client: TestClient) -> None:
         ("/v1/graph?around=openai&depth=1", 1 + 4 * 2 + 4),
         ("/v1/graph?around=openai&depth=3", 1 + 4 * 4 + 4),
     ):
-        with _count_queries(engine) as statements:
+        with statements_sent(engine) as statements:
             _get(client, url)
         selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
         assert len(selects) <= limit, (url, selects)

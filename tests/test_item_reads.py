@@ -3,42 +3,26 @@ its list shows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
+
+from tests.conftest import statements_sent
 
 COLLECTIONS = ("models", "organizations", "chips", "chip-support", "investments")
 # An investment's investors are a list of their own: one more statement.
 STATEMENTS = {"investments": 2}
 
 
-@contextmanager
-def _statements(client: TestClient) -> Iterator[list[str]]:
-    engine: Engine = client.app.state.read_engine  # type: ignore[attr-defined]
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 @pytest.mark.parametrize("collection", COLLECTIONS)
 def test_an_item_and_its_citations_take_one_statement(client: TestClient, collection: str) -> None:
+    engine: Engine = client.app.state.read_engine  # type: ignore[attr-defined]
     listed = client.get(f"/v1/{collection}", params={"include": "citations", "limit": 100})
     assert listed.status_code == 200
     items = listed.json()["data"]
     assert any(item["citations"] for item in items)
     for item in items:
-        with _statements(client) as seen:
+        with statements_sent(engine) as seen:
             response = client.get(f"/v1/{collection}/{item['id']}")
         assert response.status_code == 200
         assert len(seen) == STATEMENTS.get(collection, 1), seen

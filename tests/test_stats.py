@@ -6,10 +6,11 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from app.config import Settings
 from app.main import create_app
+from tests.conftest import statements_sent
 
 
 def _all(client: TestClient, path: str) -> list[dict[str, Any]]:
@@ -124,16 +125,8 @@ def test_largest_models(client: TestClient) -> None:
 
 def test_stats_take_five_queries(client: TestClient) -> None:
     engine: Engine = client.app.state.read_engine  # type: ignore[attr-defined]
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(engine) as statements:
         _stats(client)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 5, selects
     assert sum("GROUP BY" in s for s in selects) == 3

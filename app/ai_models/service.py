@@ -16,14 +16,13 @@ from app.listing import (
     SortSpec,
     fetch_page,
     filtered,
-    read_cited_or_404,
     rows_by_ids,
     search_condition,
     shown_columns,
 )
 from app.models import AIModel, Organization
 from app.organizations.service import organizations_by_id
-from app.views import Embed, View, finish
+from app.views import Embed, View, cited_item, finish
 
 ENTITY = "model"
 FIELDS = (
@@ -159,14 +158,13 @@ def list_models(
 
 
 def get_model(*, session: Session, model_id: str, view: View = View()) -> dict[str, Any]:
-    row, cited = read_cited_or_404(session, AIModel, ENTITY, ENTITY, model_id)
-    items = finish(
+    return cited_item(
         session,
-        [model_public(row)],
+        AIModel,
+        model_public,
         entity=ENTITY,
+        label=ENTITY,
+        item_id=model_id,
         view=view,
         embeds=EMBEDS,
-        always_cite=True,
-        cited={row.id: cited},
     )
-    return items[0]

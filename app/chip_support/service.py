@@ -17,12 +17,11 @@ from app.listing import (
     SortSpec,
     fetch_page,
     filtered,
-    read_cited_or_404,
     shown_columns,
 )
 from app.models import ChipSupport
 from app.organizations.service import organizations_by_id
-from app.views import Embed, View, finish
+from app.views import Embed, View, cited_item, finish
 
 ENTITY = "chip_support"
 FIELDS = (
@@ -118,16 +117,13 @@ def list_chip_support(
 def get_chip_support(
     *, session: Session, chip_support_id: str, view: View = View()
 ) -> dict[str, Any]:
-    row, cited = read_cited_or_404(
-        session, ChipSupport, ENTITY, "chip-support relation", chip_support_id
-    )
-    items = finish(
+    return cited_item(
         session,
-        [chip_support_public(row)],
+        ChipSupport,
+        chip_support_public,
         entity=ENTITY,
+        label="chip-support relation",
+        item_id=chip_support_id,
         view=view,
         embeds=EMBEDS,
-        always_cite=True,
-        cited={row.id: cited},
     )
-    return items[0]

@@ -15,14 +15,13 @@ from app.listing import (
     SortSpec,
     fetch_page,
     filtered,
-    read_cited_or_404,
     rows_by_ids,
     search_condition,
     shown_columns,
 )
 from app.models import Chip
 from app.organizations.service import organizations_by_id
-from app.views import Embed, View, finish
+from app.views import Embed, View, cited_item, finish
 
 ENTITY = "chip"
 FIELDS = ("id", "name", "aliases", "vendor_id", "description", "disputed")
@@ -84,14 +83,13 @@ def list_chips(
 
 
 def get_chip(*, session: Session, chip_id: str, view: View = View()) -> dict[str, Any]:
-    row, cited = read_cited_or_404(session, Chip, ENTITY, ENTITY, chip_id)
-    items = finish(
+    return cited_item(
         session,
-        [chip_public(row)],
+        Chip,
+        chip_public,
         entity=ENTITY,
+        label=ENTITY,
+        item_id=chip_id,
         view=view,
         embeds=EMBEDS,
-        always_cite=True,
-        cited={row.id: cited},
     )
-    return items[0]

@@ -15,13 +15,12 @@ from app.listing import (
     SortSpec,
     fetch_page,
     filtered,
-    read_cited_or_404,
     rows_by_ids,
     search_condition,
     shown_columns,
 )
 from app.models import Organization
-from app.views import Embed, View, finish
+from app.views import Embed, View, cited_item, finish
 
 ENTITY = "organization"
 FIELDS = (
@@ -118,14 +117,13 @@ def list_organizations(
 def get_organization(
     *, session: Session, organization_id: str, view: View = View()
 ) -> dict[str, Any]:
-    row, cited = read_cited_or_404(session, Organization, ENTITY, ENTITY, organization_id)
-    items = finish(
+    return cited_item(
         session,
-        [organization_public(row)],
+        Organization,
+        organization_public,
         entity=ENTITY,
+        label=ENTITY,
+        item_id=organization_id,
         view=view,
         embeds=EMBEDS,
-        always_cite=True,
-        cited={row.id: cited},
     )
-    return items[0]
