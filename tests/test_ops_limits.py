@@ -253,3 +253,18 @@ def test_docs_pages_get_a_policy_that_lets_them_run(client: TestClient, path: st
     for asset in assets:
         assert asset.startswith("/"), asset
         assert client.get(asset).status_code == 200
+
+
+def test_head_answers_as_get_without_the_body(client: TestClient) -> None:
+    for path in ("/v1/models", "/v1/models/deepseek-r1", "/v1/models?format=csv", "/healthz"):
+        got = client.get(path, headers={"Accept-Encoding": "identity"})
+        head = client.head(path, headers={"Accept-Encoding": "identity"})
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"", path
+        for name in ("content-type", "etag", "content-length", "vary"):
+            assert head.headers.get(name) == got.headers.get(name), (path, name)
+    missing = client.head("/v1/models/no-such-model")
+    assert missing.status_code == 404
+    assert missing.content == b""
+    etag = client.get("/v1/models").headers["etag"]
+    assert client.head("/v1/models", headers={"If-None-Match": etag}).status_code == 304
