@@ -5,7 +5,7 @@ that name, so a statement serves every request with the same filters set
 (`app.listing.Filtered`). Only which filters are set, and the flags, shape the statement.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam
@@ -40,6 +40,22 @@ def in_params(name: str, values: Sequence[Any]) -> dict[str, Any]:
     size = in_size(len(values))
     padded = [*values, *[values[-1]] * (size - len(values))]
     return {f"{name}_{i}": value for i, value in enumerate(padded)}
+
+
+class SizedStatements:
+    """A statement that takes a list of values (`in_values(..., count)`), built once per
+    placeholder count by `build(count)`."""
+
+    def __init__(self, build: Callable[[int], Select[Any]]) -> None:
+        self._build = build
+        self._made: dict[int, Select[Any]] = {}
+
+    def __call__(self, count: int) -> Select[Any]:
+        size = in_size(count)
+        statement = self._made.get(size)
+        if statement is None:
+            statement = self._made[size] = self._build(size)
+        return statement
 
 
 def where_in(statement: Select[Any], column: Any, filters: object, name: str) -> Select[Any]:

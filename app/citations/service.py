@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam
 from sqlmodel import Session, col, select
 
-from app.filtering import in_params, in_size, in_values
+from app.filtering import SizedStatements, in_params, in_values
 from app.models import Citation
 
 FIELDS = ("document_id", "quote", "start", "end", "field", "note", "stance", "attributed_to")
@@ -67,25 +67,22 @@ def load_citations(
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return found
-    size = in_size(len(ids))
-    statement = _OF_ITEMS.get(size)
-    if statement is None:
-        statement = _OF_ITEMS[size] = (
-            select(*Citation.__table__.c)  # type: ignore[attr-defined]
-            .where(
-                col(Citation.entity_type) == bindparam("entity_type"),
-                in_values(col(Citation.entity_id), "ids", len(ids)),
-            )
-            .order_by(col(Citation.entity_id), col(Citation.position))
-        )
     params = {"entity_type": entity_type, **in_params("ids", ids)}
-    for row in session.connection().execute(statement, params):
+    for row in session.connection().execute(_OF_ITEMS(len(ids)), params):
         found[row.entity_id].append(citation_public(row))
     return found
 
 
-# One statement per count of ids (`in_size`), built on first use.
-_OF_ITEMS: dict[int, Select[Any]] = {}
+_OF_ITEMS = SizedStatements(
+    lambda count: (
+        select(*Citation.__table__.c)  # type: ignore[attr-defined]
+        .where(
+            col(Citation.entity_type) == bindparam("entity_type"),
+            in_values(col(Citation.entity_id), "ids", count),
+        )
+        .order_by(col(Citation.entity_id), col(Citation.position))
+    )
+)
 
 
 def attach_citations(session: Session, entity_type: str, items: list[dict[str, Any]]) -> None:

@@ -12,7 +12,15 @@ from sqlalchemy import BindParameter, Row, Select, bindparam
 from sqlmodel import Session, col, or_, select
 
 from app.api import PageParams
-from app.filtering import where_equal, where_in, where_null, where_range
+from app.filtering import (
+    SizedStatements,
+    in_params,
+    in_values,
+    where_equal,
+    where_in,
+    where_null,
+    where_range,
+)
 from app.listing import (
     SortSpec,
     fetch_page,
@@ -86,14 +94,20 @@ def _investors(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str,
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return found
-    statement = (
-        select(InvestmentParticipant)
-        .where(col(InvestmentParticipant.investment_id).in_(ids))
-        .order_by(col(InvestmentParticipant.investment_id), col(InvestmentParticipant.position))
-    )
-    for row in session.exec(statement):
+    rows = session.connection().execute(_INVESTORS(len(ids)), in_params("ids", ids))
+    for row in rows:
         found[row.investment_id].append({"organization_id": row.organization_id, "role": row.role})
     return found
+
+
+_PARTICIPANT = InvestmentParticipant.__table__.c  # type: ignore[attr-defined]
+_INVESTORS = SizedStatements(
+    lambda count: (
+        select(_PARTICIPANT.investment_id, _PARTICIPANT.organization_id, _PARTICIPANT.role)
+        .where(in_values(_PARTICIPANT.investment_id, "ids", count))
+        .order_by(_PARTICIPANT.investment_id, _PARTICIPANT.position)
+    )
+)
 
 
 def investment_public(
