@@ -37,7 +37,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Engines:
     """One pool, two ways in: `writes` announces every commit that wrote (the response
     cache's dataset version), `reads` carries no such hooks (each cost a GET ~20 us of CPU)
-    and on PostgreSQL runs in autocommit (`read_engine`)."""
+    and on PostgreSQL runs in autocommit (`_read_engine`)."""
 
     writes: Engine
     reads: Engine
@@ -48,7 +48,7 @@ def make_engines(settings: Settings) -> Engines:
     writes = pooled.execution_options()
     # Every writer announces its commits, so no process serves a cached answer they change.
     install_write_hooks(writes)
-    return Engines(writes=writes, reads=read_engine(pooled))
+    return Engines(writes=writes, reads=_read_engine(pooled))
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -146,7 +146,7 @@ async def in_worker_thread(
         limiter.release()
 
 
-def read_engine(engine: Engine) -> Engine:
+def _read_engine(engine: Engine) -> Engine:
     """The engine for reads: on PostgreSQL the same pool in autocommit.
 
     A read has nothing to commit, and at READ COMMITTED each statement sees its own snapshot
@@ -164,7 +164,7 @@ _TRANSACTIONAL_READS = frozenset({"q", "as_of"})
 
 
 def engine_for_read(request: Request) -> Engine:
-    """A GET's engine: autocommit (`read_engine`), but see `_TRANSACTIONAL_READS`."""
+    """A GET's engine: autocommit (`_read_engine`), but see `_TRANSACTIONAL_READS`."""
     state = request.app.state
     transactional = not _TRANSACTIONAL_READS.isdisjoint(request.query_params.keys())
     engine: Engine = state.engine if transactional else state.read_engine

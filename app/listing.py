@@ -9,8 +9,9 @@ import datetime as dt
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import orjson
@@ -19,7 +20,7 @@ from sqlmodel import Session, SQLModel
 
 from app.citations.service import with_citations
 from app.errors import InvalidParameter, NotFound
-from app.filtering import in_params, in_size, in_values
+from app.filtering import SizedStatements, in_params, in_size, in_values
 from app.history.service import raise_if_deleted
 from app.search.service import matching_condition
 
@@ -372,8 +373,12 @@ def get_or_404(session: Session, model: type[T], label: str, item_id: str) -> T:
 _NOT_SHOWN = frozenset({"search_text", "revision"})
 
 
-def shown_columns(model: type[SQLModel], *, without: Collection[str] = ()) -> tuple[Any, ...]:
-    """The table's columns that answers are made of (`without` those too), in order."""
+@cache
+def shown_columns(
+    model: type[SQLModel], *, without: frozenset[str] = frozenset()
+) -> tuple[Any, ...]:
+    """The table's columns that answers are made of (`without` those too), in order; the same
+    tuple on every call, so the statements keyed on it are built once."""
     table = model.__table__  # type: ignore[attr-defined]
     return tuple(c for c in table.c if c.name not in _NOT_SHOWN and c.name not in without)
 
@@ -414,15 +419,16 @@ def rows_by_ids(session: Session, columns: tuple[Any, ...], ids: Sequence[str]) 
     """The rows (these columns of one table) with these ids, in one query: for `include`."""
     if not ids:
         return []
-    key = (columns, in_size(len(ids)))
-    statement = _BY_IDS.get(key)
-    if statement is None:
+    statements = _BY_IDS.get(columns)
+    if statements is None:
         id_column = next(column for column in columns if column.name == "id")
-        statement = _BY_IDS[key] = select(*columns).where(in_values(id_column, "ids", len(ids)))
-    return list(session.connection().execute(statement, in_params("ids", ids)).all())
+        statements = _BY_IDS[columns] = SizedStatements(
+            lambda count: select(*columns).where(in_values(id_column, "ids", count))
+        )
+    return list(session.connection().execute(statements(len(ids)), in_params("ids", ids)).all())
 
 
-_BY_IDS: dict[tuple[tuple[Any, ...], int], Select[Any]] = {}
+_BY_IDS: dict[tuple[Any, ...], SizedStatements] = {}
 
 
 def _missing(session: Session, model: type[SQLModel], label: str, item_id: str) -> NoReturn:

@@ -15,7 +15,7 @@ from app.listing import SortSpec, fetch_page, filtered, read_or_404, search_cond
 from app.models import Document
 
 # Lists leave the (large) texts unread: only single documents serve them.
-LIST_COLUMNS = shown_columns(Document, without={"text", "original_text"})
+LIST_COLUMNS = shown_columns(Document, without=frozenset({"text", "original_text"}))
 SORT = SortSpec(
     "documents",
     {
