@@ -171,6 +171,11 @@ def engine_for_read(request: Request) -> Engine:
     return engine
 
 
+def read_session(request: Request) -> Session:
+    """A session for a GET: see `engine_for_read`; nothing to commit."""
+    return Session(engine_for_read(request))
+
+
 _READS = frozenset({"GET", "HEAD"})
 
 
@@ -181,7 +186,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     the session closes.
     """
     if request.method in _READS:
-        with Session(engine_for_read(request)) as session:
+        with read_session(request) as session:
             yield session
         return
     engine = request.app.state.engine

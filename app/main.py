@@ -85,7 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stats_router,
         curation_router,
     ):
-        app.include_router(router)
+        # The routes themselves, not the router: an included router is matched on every
+        # request before its routes are (twice the work of matching the route).
+        app.router.routes.extend(router.routes)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -28,11 +28,12 @@ from app.chip_support.schemas import ChipSupportPublic
 from app.chip_support.service import list_chip_support
 from app.db import SessionDep
 from app.history.views import ListParams, item_as_of, list_params, respond_collection
+from app.leanroute import LeanRoute
 from app.models import AIModel
 from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(prefix="/v1/models", tags=["models"], route_class=LeanRoute)
 ModelView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 

@@ -31,10 +31,11 @@ from app.chip_support.service import (
 )
 from app.db import SessionDep
 from app.history.views import ListParams, item_as_of, list_params, respond_collection
+from app.leanroute import LeanRoute
 from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
-router = APIRouter(prefix="/v1/chip-support", tags=["chip-support"])
+router = APIRouter(prefix="/v1/chip-support", tags=["chip-support"], route_class=LeanRoute)
 ChipSupportView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
 RelationList = Annotated[str | None, enum_query([r.value for r in Relation], "relation")]
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}

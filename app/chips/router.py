@@ -22,10 +22,11 @@ from app.chips.schemas import ChipPublic
 from app.chips.service import FIELDS, INCLUDES, SORT, ChipFilters, get_chip, list_chips
 from app.db import SessionDep
 from app.history.views import ListParams, item_as_of, list_params, respond_collection
+from app.leanroute import LeanRoute
 from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
-router = APIRouter(prefix="/v1/chips", tags=["chips"])
+router = APIRouter(prefix="/v1/chips", tags=["chips"], route_class=LeanRoute)
 ChipView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}
 

@@ -56,10 +56,11 @@ from app.history.service import (
     list_changes,
     list_history,
 )
+from app.leanroute import LeanRoute
 from app.listing import get_or_404
 from app.models import Document
 
-router = APIRouter()
+router = APIRouter(route_class=LeanRoute)
 
 Reason = Annotated[
     str | None, Field(default=None, max_length=2000, description="Why (kept in the history).")

@@ -18,9 +18,10 @@ from app.db import SessionDep
 from app.documents.schemas import DocumentDetail, DocumentPublic
 from app.documents.service import SORT, DocumentFilters, get_document, list_documents
 from app.history.views import ListParams, list_params, respond_collection
+from app.leanroute import LeanRoute
 from app.streaming import LIST_CONTENT
 
-router = APIRouter(prefix="/v1/documents", tags=["documents"])
+router = APIRouter(prefix="/v1/documents", tags=["documents"], route_class=LeanRoute)
 
 
 async def _document_filters(

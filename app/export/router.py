@@ -6,8 +6,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import StreamingResponse
 
 from app.export.service import export_stream
+from app.leanroute import LeanRoute
 
-router = APIRouter(prefix="/v1/export", tags=["export"])
+router = APIRouter(prefix="/v1/export", tags=["export"], route_class=LeanRoute)
 
 _EXAMPLE = (
     '{"type":"header","data":{"format":"aifacts-export","version":1}}\n'

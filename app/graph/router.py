@@ -12,8 +12,9 @@ from app.graph.graphml import to_graphml
 from app.graph.schemas import EDGE_TYPES, NODE_TYPES, Graph
 from app.graph.service import GraphQuery, get_graph
 from app.jsonutil import JSONResponse
+from app.leanroute import LeanRoute
 
-router = APIRouter(prefix="/v1/graph", tags=["graph"])
+router = APIRouter(prefix="/v1/graph", tags=["graph"], route_class=LeanRoute)
 
 GraphFormat = Literal["json", "graphml"]
 _EDGE = "(?:" + "|".join(EDGE_TYPES) + ")"

@@ -33,10 +33,11 @@ from app.investments.service import (
     get_investment,
     list_investments,
 )
+from app.leanroute import LeanRoute
 from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
-router = APIRouter(prefix="/v1/investments", tags=["investments"])
+router = APIRouter(prefix="/v1/investments", tags=["investments"], route_class=LeanRoute)
 InvestmentView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
 KindList = Annotated[str | None, enum_query([k.value for k in InvestmentKind], "kind")]
 StatusList = Annotated[str | None, enum_query([s.value for s in InvestmentStatus], "status")]

@@ -29,6 +29,7 @@ from app.history.views import ListParams, item_as_of, list_params, respond_colle
 from app.investments.router import INVESTMENT_LIST, InvestmentListQuery
 from app.investments.schemas import InvestmentPublic
 from app.investments.service import list_investments
+from app.leanroute import LeanRoute
 from app.models import Organization
 from app.organizations.schemas import OrganizationKind, OrganizationPublic
 from app.organizations.service import (
@@ -42,7 +43,7 @@ from app.organizations.service import (
 from app.streaming import LIST_CONTENT
 from app.views import View, view_params
 
-router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
+router = APIRouter(prefix="/v1/organizations", tags=["organizations"], route_class=LeanRoute)
 OrganizationView = Annotated[View, Depends(view_params(INCLUDES, FIELDS))]
 KindList = Annotated[str | None, enum_query([k.value for k in OrganizationKind], "kind")]
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {**INVALID, 200: {"content": LIST_CONTENT}}

@@ -7,11 +7,12 @@ from fastapi import APIRouter, Query, Request
 from app.api import INVALID, split_values
 from app.db import SessionDep, in_worker_thread
 from app.jsonutil import JSONResponse
+from app.leanroute import LeanRoute
 from app.search.names import ENTITY_TYPES
 from app.search.schemas import SearchPage
 from app.search.service import search
 
-router = APIRouter(prefix="/v1/search", tags=["search"])
+router = APIRouter(prefix="/v1/search", tags=["search"], route_class=LeanRoute)
 
 MAX_LIMIT = 100
 _TYPE = "(?:" + "|".join(ENTITY_TYPES) + ")"

@@ -6,10 +6,11 @@ from fastapi import APIRouter
 
 from app.db import SessionDep
 from app.jsonutil import JSONResponse
+from app.leanroute import LeanRoute
 from app.stats.schemas import Stats
 from app.stats.service import get_stats
 
-router = APIRouter(prefix="/v1/stats", tags=["stats"])
+router = APIRouter(prefix="/v1/stats", tags=["stats"], route_class=LeanRoute)
 
 
 @router.get("", response_model=Stats)
