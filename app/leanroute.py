@@ -14,8 +14,8 @@ dependency, security scopes) is left to FastAPI as it is.
 from __future__ import annotations
 
 import inspect
-from contextlib import nullcontext
 from collections.abc import Callable, Coroutine, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, serialize_response
 from sqlmodel import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db import get_session, read_session
 
@@ -145,13 +146,29 @@ class _Run:
 class LeanRoute(APIRoute):
     """An `APIRoute` whose GET handler runs its dependency plan (see the module's doc)."""
 
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        super().__init__(path, endpoint, **options)
+        if self.lean:
+            # FastAPI's wrapper opens two exit stacks per request for generator dependencies
+            # (a plan has none) and handles errors as the app's ExceptionMiddleware does.
+            self.app = self._asgi(self._handler)
+
     def get_route_handler(self) -> Handler:
         reads = self.methods is not None and self.methods <= _READ_METHODS
         plan = _plan(self.dependant) if reads else None
         self.lean = plan is not None
         if plan is None:
             return super().get_route_handler()
-        return self._lean_handler(plan)
+        self._handler = self._lean_handler(plan)
+        return self._handler
+
+    @staticmethod
+    def _asgi(handler: Handler) -> ASGIApp:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await handler(Request(scope, receive, send))
+            await response(scope, receive, send)
+
+        return app
 
     def _lean_handler(self, plan: _Step) -> Handler:
         status_code = self.status_code or 200
