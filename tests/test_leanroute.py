@@ -142,3 +142,12 @@ def test_an_answer_that_is_not_a_response_goes_through_the_response_model() -> N
     assert answers[1].status_code == 422
     for answer, reference in zip(answers, references, strict=True):
         assert (answer.status_code, answer.json()) == (reference.status_code, reference.json())
+
+
+def test_reads_give_their_connections_back(uncached: TestClient) -> None:
+    """A read's session hands out a plain connection for Core statements and the ORM its
+    own: both are back in the pool once the answer is sent, errors included."""
+    pool = uncached.app.state.read_engine.pool  # type: ignore[attr-defined]
+    for path in REQUESTS:
+        uncached.get(path)
+        assert pool.checkedout() == 0, path
