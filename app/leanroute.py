@@ -14,17 +14,19 @@ dependency, security scopes) is left to FastAPI as it is.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi._compat import ModelField, is_scalar_field
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, serialize_response
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from sqlmodel import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -44,7 +46,8 @@ class _Step:
     needs: tuple[_Step | None, ...]  # None: the session
     need_names: tuple[str, ...]
     path_params: Sequence[Any]
-    query_params: Sequence[Any]
+    query_params: Sequence[ModelField]
+    query_model: _QueryModel | None
     request_name: str | None
     uses_session: bool
 
@@ -95,9 +98,43 @@ def _plan(dependant: Dependant) -> _Step | None:
         need_names=tuple(names),
         path_params=dependant.path_params,
         query_params=dependant.query_params,
+        query_model=(
+            _QueryModel(dependant.query_params)
+            if dependant.query_params and _QueryModel.fits(dependant.query_params)
+            else None
+        ),
         request_name=dependant.request_param_name,
         uses_session=any(need is None or need.uses_session for need in needs),
     )
+
+
+class _QueryModel:
+    """A step's query parameters validated as one pydantic model, in one call (FastAPI
+    validates each on its own: a third of an item's CPU), as `app.query_params` does for
+    the lists; the errors are the fields' own, located in the query."""
+
+    def __init__(self, fields: Sequence[ModelField]) -> None:
+        self.names = frozenset(field.name for field in fields)
+        definitions: dict[str, Any] = {
+            field.name: (field.field_info.annotation, field.field_info) for field in fields
+        }
+        self.model: type[BaseModel] = create_model(
+            "Query", __config__=ConfigDict(extra="ignore"), **definitions
+        )
+
+    @staticmethod
+    def fits(fields: Sequence[ModelField]) -> bool:
+        """Scalars under their own names (a list parameter repeats, an alias renames)."""
+        return all(is_scalar_field(f) and f.alias == f.name for f in fields)
+
+    def validate(self, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        # The last value of a repeated parameter wins, as with FastAPI's own parameters.
+        data = {key: value for key, value in given.items() if key in self.names}
+        try:
+            return dict(self.model.model_validate(data).__dict__), []
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            return {}, [{**error, "loc": ("query", *error["loc"])} for error in errors]
 
 
 class _Run:
@@ -133,7 +170,12 @@ class _Run:
             values.update(found)
             self.errors.extend(errors)
             complete = complete and not errors
-        if step.query_params:
+        if step.query_model is not None:
+            found, errors = step.query_model.validate(request.query_params)
+            values.update(found)
+            self.errors.extend(errors)
+            complete = complete and not errors
+        elif step.query_params:
             found, errors = request_params_to_args(step.query_params, request.query_params)
             values.update(found)
             self.errors.extend(errors)
