@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -57,6 +58,7 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def _pooled_engine(settings: Settings) -> Engine:
+    # JSON columns (aliases, states) decode with orjson, several times faster than json's.
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         pool: dict[str, Any] = {}
@@ -64,12 +66,18 @@ def _pooled_engine(settings: Settings) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
             # Connections to a file are cheap: enough for every worker thread and stream.
             pool = {"pool_size": 20, "max_overflow": 20, "pool_timeout": 2}
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False},
+            json_deserializer=orjson.loads,
+            **pool,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     timeout_ms = int(settings.statement_timeout_s * 1000)
     engine = create_engine(
         url,
+        json_deserializer=orjson.loads,
         pool_size=10,
         max_overflow=10,
         pool_timeout=2,
