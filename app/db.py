@@ -38,7 +38,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Engines:
     """One pool, two ways in: `writes` announces every commit that wrote (the response
     cache's dataset version), `reads` carries no such hooks (each cost a GET ~20 us of CPU)
-    and on PostgreSQL runs in autocommit (`_read_engine`)."""
+    and on PostgreSQL runs in autocommit.
+
+    A read has nothing to commit, and at READ COMMITTED each statement sees its own snapshot
+    inside a transaction or not: BEGIN and ROLLBACK were two of a list's four round trips.
+    The pool's connections are in autocommit and `writes` switches a connection to READ
+    COMMITTED for the time it holds it: writes are rare, and a switch on every read's
+    checkout and checkin cost ~15 us. SQLite's driver begins no transaction for a SELECT.
+    """
 
     writes: Engine
     reads: Engine
@@ -46,10 +53,13 @@ class Engines:
 
 def make_engines(settings: Settings) -> Engines:
     pooled = _pooled_engine(settings)
-    writes = pooled.execution_options()
+    if pooled.dialect.name == "postgresql":
+        writes = pooled.execution_options(isolation_level="READ COMMITTED")
+    else:
+        writes = pooled.execution_options()
     # Every writer announces its commits, so no process serves a cached answer they change.
     install_write_hooks(writes)
-    return Engines(writes=writes, reads=_read_engine(pooled))
+    return Engines(writes=writes, reads=pooled)
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -78,6 +88,7 @@ def _pooled_engine(settings: Settings) -> Engine:
     engine = create_engine(
         url,
         json_deserializer=orjson.loads,
+        isolation_level="AUTOCOMMIT",  # see Engines
         pool_size=10,
         max_overflow=10,
         pool_timeout=2,
@@ -154,25 +165,13 @@ async def in_worker_thread(
         limiter.release()
 
 
-def _read_engine(engine: Engine) -> Engine:
-    """The engine for reads: on PostgreSQL the same pool in autocommit.
-
-    A read has nothing to commit, and at READ COMMITTED each statement sees its own snapshot
-    inside a transaction or not: BEGIN and ROLLBACK were two of a list's four round trips.
-    SQLite's driver begins no transaction for a SELECT anyway.
-    """
-    if engine.dialect.name != "postgresql":
-        return engine
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
 # Reads that need a transaction on PostgreSQL: `as_of` reads revisions through a server-side
 # cursor, and a search (`q`) sets its similarity threshold for the transaction.
 _TRANSACTIONAL_READS = frozenset({"q", "as_of"})
 
 
 def engine_for_read(request: Request) -> Engine:
-    """A GET's engine: autocommit (`_read_engine`), but see `_TRANSACTIONAL_READS`."""
+    """A GET's engine: autocommit (`Engines`), but see `_TRANSACTIONAL_READS`."""
     state = request.app.state
     transactional = not _TRANSACTIONAL_READS.isdisjoint(request.query_params.keys())
     engine: Engine = state.engine if transactional else state.read_engine
