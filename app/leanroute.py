@@ -33,6 +33,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.db import get_session, read_session
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+# A request's parameters of one kind, validated: (values by name, errors).
+Check = Callable[[Request], tuple[dict[str, Any], list[Any]]]
 
 _READ_METHODS = frozenset({"GET"})
 
@@ -45,9 +47,7 @@ class _Step:
     name: str | None
     needs: tuple[_Step | None, ...]  # None: the session
     need_names: tuple[str, ...]
-    path_params: Sequence[Any]
-    query_params: Sequence[ModelField]
-    query_model: _QueryModel | None
+    checks: tuple[Check, ...]  # its path and query parameters, validated
     request_name: str | None
     uses_session: bool
 
@@ -59,6 +59,19 @@ def _is_async(call: Any) -> bool:
         return True
     dunder = getattr(call, "__call__", None)  # noqa: B004 - instances such as QueryParams
     return inspect.iscoroutinefunction(dunder)
+
+
+def _checks(dependant: Dependant) -> tuple[Check, ...]:
+    checks: list[Check] = []
+    if path := dependant.path_params:
+        checks.append(lambda request: request_params_to_args(path, request.path_params))
+    if query := dependant.query_params:
+        if _QueryModel.fits(query):
+            model = _QueryModel(query)
+            checks.append(lambda request: model.validate(request.query_params))
+        else:
+            checks.append(lambda request: request_params_to_args(query, request.query_params))
+    return tuple(checks)
 
 
 def _plan(dependant: Dependant) -> _Step | None:
@@ -96,13 +109,7 @@ def _plan(dependant: Dependant) -> _Step | None:
         name=dependant.name,
         needs=tuple(needs),
         need_names=tuple(names),
-        path_params=dependant.path_params,
-        query_params=dependant.query_params,
-        query_model=(
-            _QueryModel(dependant.query_params)
-            if dependant.query_params and _QueryModel.fits(dependant.query_params)
-            else None
-        ),
+        checks=_checks(dependant),
         request_name=dependant.request_param_name,
         uses_session=any(need is None or need.uses_session for need in needs),
     )
@@ -165,18 +172,8 @@ class _Run:
                 continue
             values[name] = self.results[need.call] = await need.call(**arguments)
         request = self.request
-        if step.path_params:
-            found, errors = request_params_to_args(step.path_params, request.path_params)
-            values.update(found)
-            self.errors.extend(errors)
-            complete = complete and not errors
-        if step.query_model is not None:
-            found, errors = step.query_model.validate(request.query_params)
-            values.update(found)
-            self.errors.extend(errors)
-            complete = complete and not errors
-        elif step.query_params:
-            found, errors = request_params_to_args(step.query_params, request.query_params)
+        for check in step.checks:
+            found, errors = check(request)
             values.update(found)
             self.errors.extend(errors)
             complete = complete and not errors
