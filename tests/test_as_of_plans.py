@@ -197,8 +197,8 @@ def scale_engine(databases: DatabaseFactory) -> Iterator[Engine]:
                 f"INSERT INTO revisions ({columns}, state)"
                 " SELECT entity_type, entity_id, 2, 'update', 'curator',"
                 "  :at + (row_number() OVER (ORDER BY id)) * interval '1 second', '{}', '[]',"
-                "  (state::jsonb || jsonb_build_object('name', (state ->> 'name') || ' bis',"
-                "   'parameters', (state ->> 'parameters')::bigint * 2))::json"
+                "  state || jsonb_build_object('name', (state ->> 'name') || ' bis',"
+                "   'parameters', (state ->> 'parameters')::bigint * 2)"
                 " FROM revisions WHERE entity_type = 'model' AND id % 20 = 0"
             ),
             {"at": CURATED},
@@ -208,7 +208,7 @@ def scale_engine(databases: DatabaseFactory) -> Iterator[Engine]:
                 f"INSERT INTO revisions ({columns}, state)"
                 " SELECT entity_type, entity_id, 3, 'delete', 'curator',"
                 "  :at + (row_number() OVER (ORDER BY id)) * interval '1 second', '{}', '[]',"
-                "  'null'::json"
+                "  'null'::jsonb"
                 " FROM revisions WHERE entity_type = 'model' AND id % 200 = 7"
             ),
             {"at": CURATED},

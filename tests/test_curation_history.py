@@ -4,10 +4,14 @@ every write in order; a second unchanged seed run records nothing."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.history.service import ENTITY_PATHS, in_key_order
 from app.seeding.loader import load_seed, read_seed
 from tests.curation_support import (
     OTHER_QUOTE,
@@ -123,3 +127,37 @@ def test_unchanged_seed_run_records_nothing(api: TestClient, engine: Engine) -> 
         session.commit()
     again = api.get("/v1/changes", params={"since": "0", "limit": 1000}).json()
     assert len(again["data"]) == len(after["data"])
+
+
+def _reversed(value: Any) -> Any:
+    """The value with every object's keys in reverse order."""
+    if isinstance(value, list):
+        return [_reversed(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _reversed(value[k]) for k in reversed(value)}
+    return value
+
+
+def test_recorded_states_keep_the_order_of_their_keys(client: TestClient) -> None:
+    """PostgreSQL's jsonb keeps an object's keys in an order of its own: a state is read back
+    in the order of the item's representation (a CSV's columns, an ETag follow it), which the
+    schemas document and `in_key_order` restores from any order."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    cursor = "0"
+    while True:
+        page = client.get("/v1/changes", params={"since": cursor, "limit": 1000}).json()
+        latest.update({(c["collection"], c["id"]): c for c in page["data"]})
+        cursor = page["cursor"]
+        if page["next_cursor"] is None:
+            break
+    states = [c for c in latest.values() if c["state"] is not None]
+    assert {c["entity_type"] for c in states} == set(ENTITY_PATHS)
+    for change in states:
+        state = change["state"]
+        if change["entity_type"] != "document":  # a document's page has its text besides
+            current = client.get(f"/v1/{change['collection']}/{change['id']}")
+            assert json.dumps(state) == json.dumps(current.json()), change["id"]
+            as_of = client.get(current.url, params={"as_of": "2999-01-01T00:00:00Z"})
+            assert as_of.content == current.content, change["id"]
+        restored = in_key_order(change["entity_type"], _reversed(state))
+        assert json.dumps(restored) == json.dumps(state), change["id"]

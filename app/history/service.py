@@ -2,26 +2,36 @@
 
 A revision keeps who wrote (the key's name, or "seed"), when (UTC, microseconds), what
 changed (`diff`: {field: [old, new]}), the citations given, an optional reason, and the
-item's default representation after the write (`state`; null for a delete).
+item's default representation after the write (`state`; null for a delete; jsonb on
+PostgreSQL, read back in the representation's key order: `in_key_order`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import types
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Union, get_args, get_origin
 
 import orjson
+from pydantic import BaseModel
 from sqlalchemy import BigInteger, ColumnElement, Index, Text, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 from sqlmodel import Session, col, func, select
 
+from app.ai_models.schemas import ModelPublic
+from app.chip_support.schemas import ChipSupportPublic
+from app.chips.schemas import ChipPublic
+from app.documents.schemas import DocumentPublic
 from app.errors import Gone, NotFound
+from app.investments.schemas import InvestmentPublic
 from app.jsonutil import dumps
 from app.models import Revision, metadata
+from app.organizations.schemas import OrganizationPublic
 
 # entity type -> the path of its collection
 ENTITY_PATHS = {
@@ -106,6 +116,85 @@ def diff_states(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[
     new = new or {}
     keys = [k for k in dict.fromkeys([*old, *new]) if k != "citations"]
     return {k: [old.get(k), new.get(k)] for k in keys if old.get(k) != new.get(k)}
+
+
+# The order of a state's keys ---------------------------------------------------------------
+
+
+@dataclass
+class _KeyOrder:
+    """An object's keys in its schema's order, and the orders of the objects in its fields."""
+
+    keys: tuple[str, ...]
+    fields: dict[str, _KeyOrder] = field(default_factory=dict)
+
+
+def _schema_in(annotation: Any) -> type[BaseModel] | None:
+    """The schema that a field holds, alone, in a list or optional (`list[X] | None`)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (list, Union, types.UnionType):
+        for argument in get_args(annotation):
+            found = _schema_in(argument)
+            if found is not None:
+                return found
+    return None
+
+
+def _key_order(schema: type[BaseModel], made: dict[type[BaseModel], _KeyOrder]) -> _KeyOrder:
+    if schema in made:  # a schema may hold itself (an organization's parent)
+        return made[schema]
+    order = made[schema] = _KeyOrder(tuple(schema.model_fields))
+    for name, info in schema.model_fields.items():
+        inner = _schema_in(info.annotation)
+        if inner is not None:
+            order.fields[name] = _key_order(inner, made)
+    return order
+
+
+_MADE: dict[type[BaseModel], _KeyOrder] = {}
+# entity type -> the key order of its representation, which its schema documents
+_KEY_ORDERS = {
+    entity: _key_order(schema, _MADE)
+    for entity, schema in (
+        ("organization", OrganizationPublic),
+        ("model", ModelPublic),
+        ("chip", ChipPublic),
+        ("chip_support", ChipSupportPublic),
+        ("investment", InvestmentPublic),
+        ("document", DocumentPublic),
+    )
+}
+
+
+def _ordered(value: Any, order: _KeyOrder) -> Any:
+    if isinstance(value, list):
+        return [_ordered(v, order) for v in value]
+    if not isinstance(value, dict):
+        return value
+    result = {k: value[k] for k in order.keys if k in value}
+    if len(result) != len(value):
+        result.update(value)  # a key the schema lacks is kept, after the schema's
+    for name, inner in order.fields.items():
+        nested = result.get(name)
+        if nested is not None:
+            result[name] = _ordered(nested, inner)
+    return result
+
+
+def in_key_order(entity_type: str, state: dict[str, Any]) -> dict[str, Any]:
+    """A state read back from PostgreSQL with its keys in its representation's order, as
+    written and as the current item has them: jsonb keeps an object's keys in an order of
+    its own (shortest first), and a CSV's columns, an NDJSON line, an ETag follow the keys'
+    order. SQLite's JSON is the text written, in order already."""
+    order = _KEY_ORDERS.get(entity_type)
+    result: dict[str, Any] = dict(state) if order is None else _ordered(state, order)
+    return result
+
+
+def reorders_keys(session: Session) -> bool:
+    """Whether the states `session` reads need `in_key_order` (PostgreSQL's jsonb)."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def record(
@@ -212,6 +301,8 @@ def state_at(session: Session, entity_type: str, entity_id: str, at: dt.datetime
         raise NotFound(LABELS[entity_type], entity_id)
     if row.action == "delete" or row.state is None:
         raise gone(entity_type, entity_id, row.recorded_at)
+    if reorders_keys(session):
+        return in_key_order(entity_type, row.state)
     return dict(row.state)
 
 
@@ -226,6 +317,7 @@ def list_changes(
     rows = list(session.exec(statement))
     more = len(rows) > limit
     rows = rows[:limit]
+    reorder = reorders_keys(session)
     data = [
         {
             "cursor": str(r.id),
@@ -233,7 +325,9 @@ def list_changes(
             "entity_type": r.entity_type,
             "id": r.entity_id,
             **revision_public(r),
-            "state": r.state,
+            "state": in_key_order(r.entity_type, r.state)
+            if reorder and isinstance(r.state, dict)
+            else r.state,
         }
         for r in rows
     ]

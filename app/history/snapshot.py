@@ -37,7 +37,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
-    JSON,
     Boolean,
     ColumnElement,
     Select,
@@ -53,6 +52,7 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col
 from sqlmodel import func as sm_func
 from sqlmodel import select as sm_select
@@ -63,7 +63,15 @@ from app.chip_support import service as chip_support
 from app.chips import service as chips
 from app.documents import service as documents
 from app.errors import InvalidParameter
-from app.history.service import AS_OF_FILTERED, AS_OF_SORTED, StateValue, state_at, to_utc
+from app.history.service import (
+    AS_OF_FILTERED,
+    AS_OF_SORTED,
+    StateValue,
+    in_key_order,
+    reorders_keys,
+    state_at,
+    to_utc,
+)
 from app.investments import service as investments
 from app.listing import SortKey, SortSpec, parse_sort
 from app.models import Revision, metadata
@@ -100,9 +108,10 @@ def _recorded(
     statement = sm_select(col(Revision.entity_id), col(Revision.state)).where(
         col(Revision.id).in_(latest), col(Revision.action) != "delete"
     )
+    reorder = reorders_keys(session)
     for entity_id, state in session.exec(statement):
         if isinstance(state, dict):
-            yield entity_id, dict(state)
+            yield entity_id, in_key_order(entity_type, state) if reorder else dict(state)
 
 
 class Snapshot:
@@ -144,7 +153,7 @@ class Rows:
         return self.table.c.entity_id
 
     def _json(self, name: str) -> ColumnElement[Any]:
-        return self.table.c.state.op("->", return_type=JSON)(_word(name))
+        return self.table.c.state.op("->", return_type=JSONB)(_word(name))
 
     def value(self, name: str, number: bool) -> ColumnElement[Any]:
         """The state's `name` as the as_of index on it orders it (null when absent)."""
@@ -182,7 +191,7 @@ class Rows:
             # expression at 0.5% of the rows, and would then sort the whole range it thinks
             # tiny instead of reading it in order.
             others = [_word(t) for t in ("array", "string", "number", "boolean", "null")]
-            is_object: ColumnElement[bool] = func.json_typeof(state).not_in(others)
+            is_object: ColumnElement[bool] = func.jsonb_typeof(state).not_in(others)
         else:
             is_object = func.json_type(state) == _word("object")
         return [
@@ -323,12 +332,12 @@ def _investor(
     guards: list[ColumnElement[bool]] = []
     organization: ColumnElement[Any]
     if rows.postgresql:
-        investors = state.op("->", return_type=JSON)(_word("investors"))
+        investors = state.op("->", return_type=JSONB)(_word("investors"))
         array = case(
-            (func.json_typeof(investors) == _word("array"), investors),
-            else_=literal_column("'[]'::json"),
+            (func.jsonb_typeof(investors) == _word("array"), investors),
+            else_=literal_column("'[]'::jsonb"),
         )
-        elements = func.json_array_elements(array).table_valued("value", name="investor")
+        elements = func.jsonb_array_elements(array).table_valued("value", name="investor")
         organization = elements.c.value.op("->>", return_type=Text)(_word("organization_id"))
     else:
         path: ColumnElement[Any] = literal_column("'$.investors'")
@@ -843,6 +852,8 @@ def list_at(
     states = _read(session, statement, ranges, page.limit + 1, tests)
 
     chosen = states[: page.limit]
+    if rows.postgresql:
+        chosen = [in_key_order(entity_type, s) for s in chosen]
     next_cursor = None
     if len(states) > page.limit:
         values = _sort_values(chosen[-1], keys)

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from app.models.base import metadata
@@ -243,7 +244,11 @@ class Revision(SQLModel, table=True):
     citations: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
-    state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # jsonb on PostgreSQL: the as_of indexes and reads take values out of every state they
+    # touch, from its parsed form rather than its text (migration 0008).
+    state: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON().with_variant(JSONB(), "postgresql"), nullable=True)
+    )
 
 
 def _sort_indexes(table_name: str, *fields: str) -> None:
