@@ -6,6 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import quote
 
 from fastapi import Path, Query, Request
 from pydantic import BaseModel, BeforeValidator, Field
@@ -260,12 +261,24 @@ def cacheable_json(
     return Response(body, media_type="application/json", headers=all_headers)
 
 
+def next_page_url(request: Request, cursor: str) -> str:
+    """The request's URL with `cursor` in place of its own, the other parameters as the
+    client wrote them (Starlette's `include_query_params` parses and re-encodes them all)."""
+    kept = [
+        part
+        for part in request.scope["query_string"].decode("latin-1").split("&")
+        if part and part.partition("=")[0] != "cursor"
+    ]
+    kept.append("cursor=" + quote(cursor, safe=""))
+    base = str(request.url).partition("?")[0]
+    return f"{base}?{'&'.join(kept)}"
+
+
 def list_response(request: Request, data: list[dict[str, Any]], next_cursor: str | None) -> Any:
     # A list is JSON, CSV or NDJSON by the Accept header: shared caches must key on it.
     headers: dict[str, str] = {"Vary": "Accept"}
     if next_cursor is not None:
-        url = request.url.include_query_params(cursor=next_cursor)
-        headers["Link"] = f'<{url}>; rel="next"'
+        headers["Link"] = f'<{next_page_url(request, next_cursor)}>; rel="next"'
     return cacheable_json(request, {"data": data, "next_cursor": next_cursor}, headers)
 
 

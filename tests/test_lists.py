@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import yaml
@@ -887,3 +887,19 @@ def test_relationship_lists_take_the_collection_filters(client: TestClient) -> N
     assert ids_of(trained) == ["deepseek-r1-nvidia-h100"]
     cited = list_all(client, "/v1/organizations/deepseek/models", {"include": "citations"})
     assert cited[0]["citations"] == get_ok(client, "/v1/models/deepseek-r1")["citations"]
+
+
+def test_the_next_link_keeps_the_parameters_as_written_and_replaces_the_cursor(
+    client: TestClient,
+) -> None:
+    first = client.get("/v1/models?limit=1&include=developer,citations&sort=-name")
+    url = first.headers["link"].removeprefix("<").removesuffix('>; rel="next"')
+    assert url.startswith(
+        "http://testserver/v1/models?limit=1&include=developer,citations&sort=-name&cursor="
+    )
+    second = client.get(url)
+    assert second.status_code == 200
+    assert second.json()["data"][0]["id"] != first.json()["data"][0]["id"]
+    onward = second.headers["link"].removeprefix("<").removesuffix('>; rel="next"')
+    assert onward.count("cursor=") == 1
+    assert onward.endswith("cursor=" + quote(second.json()["next_cursor"], safe=""))
