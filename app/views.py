@@ -8,8 +8,10 @@ from fastapi import Query
 from sqlmodel import Session, SQLModel
 
 from app.citations.service import load_citations
-from app.documents.service import LIST_COLUMNS, document_public
+from app.documents.service import FIELDS as DOCUMENT_FIELDS
+from app.documents.service import LIST_COLUMNS
 from app.listing import read_cited_or_404, rows_by_ids
+from app.rows import as_items
 
 Item = dict[str, Any]
 # ids -> public dicts of the referenced items, in one query
@@ -78,7 +80,8 @@ def view_params(includes: Sequence[str], fields: Sequence[str]) -> Callable[...,
 def documents_by_id(session: Session, ids: Sequence[str]) -> dict[str, Item]:
     if not ids:
         return {}
-    return {row.id: document_public(row) for row in rows_by_ids(session, LIST_COLUMNS, ids)}
+    rows = rows_by_ids(session, LIST_COLUMNS, ids)
+    return {item["id"]: item for item in as_items(rows, DOCUMENT_FIELDS)}
 
 
 def finish(

@@ -22,6 +22,7 @@ from app.listing import (
 )
 from app.models import AIModel, Organization
 from app.organizations.service import organizations_by_id
+from app.rows import as_items
 from app.views import Embed, View, cited_item, finish
 
 ENTITY = "model"
@@ -81,27 +82,13 @@ class ModelFilters:
 
 
 def model_public(row: AIModel | Row[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "aliases": row.aliases,
-        "developer_id": row.developer_id,
-        "parameters": row.parameters,
-        "active_parameters": row.active_parameters,
-        "open_weights": row.open_weights,
-        "reasoning": row.reasoning,
-        "release_date": row.release_date,
-        "release_date_precision": row.release_date_precision,
-        "license": row.license,
-        "description": row.description,
-        "disputed": row.disputed,
-    }
+    return {name: getattr(row, name) for name in FIELDS}
 
 
 def models_by_id(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return {}
-    return {row.id: model_public(row) for row in rows_by_ids(session, COLUMNS, ids)}
+    return {item["id"]: item for item in as_items(rows_by_ids(session, COLUMNS, ids), FIELDS)}
 
 
 def _models_statement(session: Session, f: ModelFilters) -> Select[Any]:
@@ -153,7 +140,7 @@ def list_models(
         lambda: _models_statement(session, filters),
     )
     rows, next_cursor = fetch_page(session, query, spec=SORT, page=page)
-    items = [model_public(r) for r in rows]
+    items = as_items(rows, FIELDS)
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 
 

@@ -21,6 +21,7 @@ from app.listing import (
 )
 from app.models import ChipSupport
 from app.organizations.service import organizations_by_id
+from app.rows import as_items
 from app.views import Embed, View, cited_item, finish
 
 ENTITY = "chip_support"
@@ -73,17 +74,7 @@ class ChipSupportFilters:
 
 
 def chip_support_public(row: ChipSupport | Row[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "model_id": row.model_id,
-        "chip_id": row.chip_id,
-        "vendor_id": row.vendor_id,
-        "relation": row.relation,
-        "announced_on": row.announced_on,
-        "announced_on_precision": row.announced_on_precision,
-        "description": row.description,
-        "disputed": row.disputed,
-    }
+    return {name: getattr(row, name) for name in FIELDS}
 
 
 def _chip_support_statement(f: ChipSupportFilters) -> Select[Any]:
@@ -110,7 +101,7 @@ def list_chip_support(
 ) -> tuple[list[dict[str, Any]], str | None]:
     query = filtered("chip-support", filters, lambda: _chip_support_statement(filters))
     rows, next_cursor = fetch_page(session, query, spec=SORT, page=page)
-    items = [chip_support_public(r) for r in rows]
+    items = as_items(rows, FIELDS)
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 
 

@@ -21,6 +21,7 @@ from app.listing import (
 )
 from app.models import Chip
 from app.organizations.service import organizations_by_id
+from app.rows import as_items
 from app.views import Embed, View, cited_item, finish
 
 ENTITY = "chip"
@@ -44,20 +45,13 @@ class ChipFilters:
 
 
 def chip_public(row: Chip | Row[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "aliases": row.aliases,
-        "vendor_id": row.vendor_id,
-        "description": row.description,
-        "disputed": row.disputed,
-    }
+    return {name: getattr(row, name) for name in FIELDS}
 
 
 def chips_by_id(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return {}
-    return {row.id: chip_public(row) for row in rows_by_ids(session, COLUMNS, ids)}
+    return {item["id"]: item for item in as_items(rows_by_ids(session, COLUMNS, ids), FIELDS)}
 
 
 def _chips_statement(session: Session, f: ChipFilters) -> Select[Any]:
@@ -78,7 +72,7 @@ def list_chips(
 ) -> tuple[list[dict[str, Any]], str | None]:
     query = filtered("chips", filters, lambda: _chips_statement(session, filters))
     rows, next_cursor = fetch_page(session, query, spec=SORT, page=page)
-    items = [chip_public(r) for r in rows]
+    items = as_items(rows, FIELDS)
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 
 

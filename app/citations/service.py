@@ -11,13 +11,9 @@ from sqlmodel import Session, col, select
 
 from app.filtering import SizedStatements, in_params, in_values
 from app.models import Citation
+from app.rows import as_items
 
 FIELDS = ("document_id", "quote", "start", "end", "field", "note", "stance", "attributed_to")
-
-
-def citation_public(row: Citation | Row[Any], prefix: str = "") -> dict[str, Any]:
-    """A citation as answers show it (`prefix`: of its columns' labels in `with_citations`)."""
-    return {name: getattr(row, prefix + name) for name in FIELDS}
 
 
 _CITED = "cited_"
@@ -35,7 +31,7 @@ def with_citations(
     found = rows.all()
     if not found:
         return None, []
-    cited = [citation_public(r, _CITED) for r in found if r.cited_document_id is not None]
+    cited = as_items([r for r in found if r.cited_document_id is not None], FIELDS, prefix=_CITED)
     return found[0], cited
 
 
@@ -68,8 +64,9 @@ def load_citations(
     if not ids:
         return found
     params = {"entity_type": entity_type, **in_params("ids", ids)}
-    for row in session.connection().execute(_OF_ITEMS(len(ids)), params):
-        found[row.entity_id].append(citation_public(row))
+    rows = session.connection().execute(_OF_ITEMS(len(ids)), params).all()
+    for row, item in zip(rows, as_items(rows, FIELDS), strict=True):
+        found[row.entity_id].append(item)
     return found
 
 

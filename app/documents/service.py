@@ -13,9 +13,11 @@ from app.api import PageParams
 from app.filtering import where_in, where_range
 from app.listing import SortSpec, fetch_page, filtered, read_or_404, search_condition, shown_columns
 from app.models import Document
+from app.rows import as_items
 
 # Lists leave the (large) texts unread: only single documents serve them.
 LIST_COLUMNS = shown_columns(Document, without=frozenset({"text", "original_text"}))
+FIELDS = tuple(column.key for column in LIST_COLUMNS)
 SORT = SortSpec(
     "documents",
     {
@@ -37,16 +39,7 @@ class DocumentFilters:
 
 
 def document_public(row: Document | Row[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "title": row.title,
-        "publisher": row.publisher,
-        "language": row.language,
-        "url": row.url,
-        "published_on": row.published_on,
-        "sha256": row.sha256,
-        "note": row.note,
-    }
+    return {name: getattr(row, name) for name in FIELDS}
 
 
 def _documents_statement(session: Session, f: DocumentFilters) -> Select[Any]:
@@ -66,7 +59,7 @@ def list_documents(
         lambda: _documents_statement(session, filters),
     )
     rows, next_cursor = fetch_page(session, query, spec=SORT, page=page)
-    return [document_public(r) for r in rows], next_cursor
+    return as_items(rows, FIELDS), next_cursor
 
 
 def get_document(*, session: Session, document_id: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from app.listing import (
     shown_columns,
 )
 from app.models import Organization
+from app.rows import as_items
 from app.views import Embed, View, cited_item, finish
 
 ENTITY = "organization"
@@ -61,23 +62,13 @@ class OrganizationFilters:
 
 
 def organization_public(row: Organization | Row[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "aliases": row.aliases,
-        "kind": row.kind,
-        "country": row.country,
-        "city": row.city,
-        "parent_id": row.parent_id,
-        "description": row.description,
-        "disputed": row.disputed,
-    }
+    return {name: getattr(row, name) for name in FIELDS}
 
 
 def organizations_by_id(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return {}
-    return {row.id: organization_public(row) for row in rows_by_ids(session, COLUMNS, ids)}
+    return {item["id"]: item for item in as_items(rows_by_ids(session, COLUMNS, ids), FIELDS)}
 
 
 EMBEDS = {"parent": Embed("parent", "parent_id", organizations_by_id)}
@@ -110,7 +101,7 @@ def list_organizations(
         lambda: _organizations_statement(session, filters),
     )
     rows, next_cursor = fetch_page(session, query, spec=SORT, page=page)
-    items = [organization_public(r) for r in rows]
+    items = as_items(rows, FIELDS)
     return finish(session, items, entity=ENTITY, view=view, embeds=EMBEDS), next_cursor
 
 
