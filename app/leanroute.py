@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from sqlmodel import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.db import get_session, read_session
+from app.db import get_session, loop_session, on_the_loop, read_session
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 # A request's parameters of one kind, validated: (values by name, errors).
@@ -219,15 +219,23 @@ class LeanRoute(APIRoute):
             given.value if isinstance(given, DefaultPlaceholder) else given
         )
 
-        async def handle(request: Request) -> Response:
+        async def answer(request: Request, session: Session | None) -> Any:
             # The session closes as soon as the endpoint returns, before the answer is sent
             # (as the `scope="function"` dependency does).
-            with read_session(request) if plan.uses_session else nullcontext() as session:
+            with session if session is not None else nullcontext():
                 run = _Run(request, session)
                 arguments = await run.arguments(plan)
                 if arguments is None:
                     raise RequestValidationError(run.errors)
-                raw = await plan.call(**arguments)
+                return await plan.call(**arguments)
+
+        async def handle(request: Request) -> Response:
+            if not plan.uses_session:
+                raw = await answer(request, None)
+            elif (session := loop_session(request)) is not None:
+                raw = await on_the_loop(answer(request, session))
+            else:
+                raw = await answer(request, read_session(request))
             if isinstance(raw, Response):
                 return raw
             content = await serialize_response(

@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engines = make_engines(settings)
         app.state.engine, app.state.read_engine = engines.writes, engines.reads
+        app.state.loop_engine = engines.loop.sync_engine if engines.loop else None
         app.state.slow_reads = anyio.CapacityLimiter(settings.slow_read_threads)
         if settings.response_cache_enabled:
             app.state.dataset_version.start(app.state.engine)
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             app.state.dataset_version.stop()
-            app.state.engine.dispose()
+            await engines.dispose()
 
     app = FastAPIOffline(
         title="aifacts",

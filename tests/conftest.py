@@ -60,20 +60,29 @@ class DatabaseFactory:
         admin.dispose()
 
 
+def read_engines(client: TestClient) -> list[Engine]:
+    """The engines a client's app reads through: its blocking pool and, on PostgreSQL, the
+    event loop's own."""
+    state = client.app.state  # type: ignore[attr-defined]
+    return [state.read_engine, *([state.loop_engine] if state.loop_engine else [])]
+
+
 @contextmanager
-def statements_sent(engine: Engine) -> Iterator[list[str]]:
-    """The SQL of every statement sent through `engine` meanwhile (for a client's reads:
-    `client.app.state.read_engine`)."""
+def statements_sent(*engines: Engine) -> Iterator[list[str]]:
+    """The SQL of every statement sent through `engines` meanwhile (for a client's reads:
+    `read_engines(client)`)."""
     statements: list[str] = []
 
     def record(*args: Any) -> None:
         statements.append(str(args[2]))
 
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import statements_sent
+from tests.conftest import read_engines, statements_sent
 
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
 EDGE_TYPES = {"develops", "parent_of", "invests_in", "supports"}
@@ -209,13 +209,13 @@ def test_bad_parameters_are_problems(client: TestClient, query: str, status: int
 
 
 def test_queries_are_bounded_whatever_the_graph(client: TestClient) -> None:
-    engine: Engine = client.app.state.read_engine  # type: ignore[attr-defined]
+    engines = read_engines(client)
     for url, limit in (
         ("/v1/graph", 8),
         ("/v1/graph?around=openai&depth=1", 1 + 4 * 2 + 4),
         ("/v1/graph?around=openai&depth=3", 1 + 4 * 4 + 4),
     ):
-        with statements_sent(engine) as statements:
+        with statements_sent(*engines) as statements:
             _get(client, url)
         selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
         assert len(selects) <= limit, (url, selects)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
-from tests.conftest import statements_sent
+from tests.conftest import read_engines, statements_sent
 
 COLLECTIONS = ("models", "organizations", "chips", "chip-support", "investments")
 # An investment's investors are a list of their own: one more statement.
@@ -16,13 +15,13 @@ STATEMENTS = {"investments": 2}
 
 @pytest.mark.parametrize("collection", COLLECTIONS)
 def test_an_item_and_its_citations_take_one_statement(client: TestClient, collection: str) -> None:
-    engine: Engine = client.app.state.read_engine  # type: ignore[attr-defined]
+    engines = read_engines(client)
     listed = client.get(f"/v1/{collection}", params={"include": "citations", "limit": 100})
     assert listed.status_code == 200
     items = listed.json()["data"]
     assert any(item["citations"] for item in items)
     for item in items:
-        with statements_sent(engine) as seen:
+        with statements_sent(*engines) as seen:
             response = client.get(f"/v1/{collection}/{item['id']}")
         assert response.status_code == 200
         assert len(seen) == STATEMENTS.get(collection, 1), seen

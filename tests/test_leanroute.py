@@ -6,15 +6,17 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.routing import APIRoute, request_response
 from fastapi.testclient import TestClient
+from sqlalchemy.pool import QueuePool
 
 from app.config import Settings
 from app.leanroute import LeanRoute
 from app.main import create_app
+from tests.conftest import read_engines
 
 REQUESTS = [
     "/v1/models?limit=3",
@@ -152,7 +154,7 @@ def test_an_answer_that_is_not_a_response_goes_through_the_response_model() -> N
 def test_reads_give_their_connections_back(uncached: TestClient) -> None:
     """A read's session hands out a plain connection for Core statements and the ORM its
     own: both are back in the pool once the answer is sent, errors included."""
-    pool = uncached.app.state.read_engine.pool  # type: ignore[attr-defined]
+    pools = [cast(QueuePool, engine.pool) for engine in read_engines(uncached)]
     for path in REQUESTS:
         uncached.get(path)
-        assert pool.checkedout() == 0, path
+        assert [pool.checkedout() for pool in pools] == [0] * len(pools), path

@@ -64,9 +64,12 @@ def test_unmatched_paths_share_one_series(client: TestClient) -> None:
 
 def test_pool_gauges_and_build_info(client: TestClient) -> None:
     samples = scrape(client)
-    assert value(samples, "aifacts_db_pool_size") >= 1
-    assert value(samples, "aifacts_db_pool_checked_out") == 0  # no request holds one now
-    assert "aifacts_db_pool_checked_in" in samples
+    on_loop = client.app.state.loop_engine  # type: ignore[attr-defined]
+    pools = {"blocking", *(["loop"] if on_loop else [])}
+    for pool in pools:
+        assert value(samples, "aifacts_db_pool_size", pool=pool) >= 1, pool
+        assert value(samples, "aifacts_db_pool_checked_out", pool=pool) == 0  # none held now
+    assert {labels["pool"] for labels, _ in samples["aifacts_db_pool_checked_in"]} == pools
     assert value(samples, "aifacts_build_info", version=__version__) == 1
 
 

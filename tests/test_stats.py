@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import statements_sent
+from tests.conftest import read_engines, statements_sent
 
 
 def _all(client: TestClient, path: str) -> list[dict[str, Any]]:
@@ -124,8 +124,8 @@ def test_largest_models(client: TestClient) -> None:
 
 
 def test_stats_take_five_queries(client: TestClient) -> None:
-    engine: Engine = client.app.state.read_engine  # type: ignore[attr-defined]
-    with statements_sent(engine) as statements:
+    engines = read_engines(client)
+    with statements_sent(*engines) as statements:
         _stats(client)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 5, selects

@@ -36,7 +36,9 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 
 class PoolCollector(Collector):
-    """The engine's connection pool, read at scrape time (the engine lives in app.state)."""
+    """The connection pools, read at scrape time (the engines live in app.state), by `pool`:
+    `blocking` (writes and worker threads; every read on SQLite) and, on PostgreSQL, `loop`
+    (the reads on the event loop)."""
 
     _GAUGES = (
         ("aifacts_db_pool_size", "size", "Connections the pool keeps open."),
@@ -48,14 +50,24 @@ class PoolCollector(Collector):
         self.app = app
 
     def collect(self) -> Iterator[Metric]:
-        engine = getattr(self.app.state, "engine", None)
-        if engine is None:
-            return
+        state = self.app.state
+        pools = {
+            label: engine.pool
+            for label, engine in (
+                ("blocking", getattr(state, "engine", None)),
+                ("loop", getattr(state, "loop_engine", None)),
+            )
+            if engine is not None
+        }
         for name, method, doc in self._GAUGES:
-            # Only queue pools count connections; other pool classes lack these methods.
-            read = getattr(engine.pool, method, None)
-            if callable(read):
-                yield GaugeMetricFamily(name, doc, value=float(read()))
+            gauge = GaugeMetricFamily(name, doc, labels=["pool"])
+            for label, pool in pools.items():
+                # Only queue pools count connections; other pool classes lack these methods.
+                read = getattr(pool, method, None)
+                if callable(read):
+                    gauge.add_metric([label], float(read()))
+            if gauge.samples:
+                yield gauge
 
 
 class MetricsMiddleware:

@@ -1,0 +1,151 @@
+"""Reads on the event loop: a coroutine stepped through SQLAlchemy's greenlet bridge behaves
+as it would as a task, and on PostgreSQL its database waits leave the loop free."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from collections.abc import Iterator
+
+import anyio
+import anyio.to_thread
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.config import Settings
+from app.db import make_engines, on_the_loop
+from app.main import create_app
+from tests.conftest import statements_sent
+
+WHO = contextvars.ContextVar("who", default="nobody")
+
+
+def test_a_stepped_coroutine_waits_returns_and_raises_as_a_task_would() -> None:
+    async def work(event: asyncio.Event) -> str:
+        await asyncio.sleep(0)  # a bare yield
+        await asyncio.sleep(0.01)
+        await event.wait()  # set by another task meanwhile
+        in_thread = await anyio.to_thread.run_sync(lambda: 40 + 2)
+        try:
+            await anyio.to_thread.run_sync(lambda: 1 / 0)
+        except ZeroDivisionError:
+            caught = "caught"
+        return f"{WHO.get()} {in_thread} {caught}"
+
+    async def failing() -> None:
+        await asyncio.sleep(0)
+        raise LookupError("from inside")
+
+    async def main() -> tuple[str, BaseException | None]:
+        WHO.set("request")
+        event = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.02, event.set)
+        answer = await on_the_loop(work(event))
+        try:
+            await on_the_loop(failing())
+        except LookupError as exc:
+            return answer, exc
+        return answer, None
+
+    answer, error = asyncio.run(main())
+    assert answer == "request 42 caught"
+    assert isinstance(error, LookupError)
+    assert str(error) == "from inside"
+
+
+def test_a_stepped_coroutine_is_cancelled_with_its_task_and_cleans_up() -> None:
+    cleaned: list[str] = []
+
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(60)
+        finally:
+            cleaned.append("finally")
+
+    async def main() -> bool:
+        task = asyncio.create_task(on_the_loop(forever()))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return True
+        return False
+
+    assert asyncio.run(main())
+    assert cleaned == ["finally"]
+
+
+def test_an_anyio_timeout_inside_fires_as_it_would_outside() -> None:
+    async def slow() -> str:
+        try:
+            with anyio.fail_after(0.05):
+                await asyncio.sleep(60)
+        except TimeoutError:
+            return "timed out"
+        return "slept"
+
+    assert asyncio.run(on_the_loop(slow())) == "timed out"
+
+
+@pytest.fixture
+def postgresql_url(seeded_url: str, backend: str) -> str:
+    if backend != "postgresql":
+        pytest.skip("the event loop's own engine is PostgreSQL's")
+    return seeded_url
+
+
+def test_the_loop_serves_others_while_a_read_waits_for_postgresql(postgresql_url: str) -> None:
+    engines = make_engines(Settings(database_url=postgresql_url))
+    assert engines.loop is not None
+    loop_engine = engines.loop.sync_engine
+
+    async def read_slowly() -> float:
+        with Session(loop_engine) as session:
+            session.connection().execute(text("SELECT pg_sleep(0.3)"))
+        return time.monotonic()
+
+    async def main() -> tuple[float, float, list[float]]:
+        ticks: list[float] = []
+
+        async def tick() -> None:
+            for _ in range(40):
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.01)
+
+        started = time.monotonic()
+        ended, _ = await asyncio.gather(on_the_loop(read_slowly()), tick())
+        await engines.dispose()
+        return started, ended, ticks
+
+    started, ended, ticks = asyncio.run(main())
+    # A blocking read would have held the loop for the whole 0.3 s: no tick in between.
+    during = [t for t in ticks if started + 0.05 < t < ended - 0.05]
+    assert len(during) >= 5, (ended - started, len(ticks))
+
+
+@pytest.fixture
+def client_on_postgresql(postgresql_url: str) -> Iterator[TestClient]:
+    settings = Settings(database_url=postgresql_url, response_cache_enabled=False)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_lists_and_items_read_through_the_loop_engine(client_on_postgresql: TestClient) -> None:
+    state = client_on_postgresql.app.state  # type: ignore[attr-defined]
+    for path in ("/v1/models?limit=3", "/v1/models/kimi-k2", "/v1/chips?include=vendor"):
+        with (
+            statements_sent(state.loop_engine) as on_loop,
+            statements_sent(state.read_engine) as blocking,
+        ):
+            response = client_on_postgresql.get(path)
+        assert response.status_code == 200, response.text
+        assert on_loop, path
+        assert not blocking, path
+    # A search needs a transaction: the blocking pool, in a worker thread.
+    with statements_sent(state.loop_engine) as on_loop:
+        assert client_on_postgresql.get("/v1/models?q=kimi").status_code == 200
+    assert not on_loop
