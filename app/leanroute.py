@@ -233,7 +233,7 @@ class LeanRoute(APIRoute):
             if not plan.uses_session:
                 raw = await answer(request, None)
             elif (session := loop_session(request)) is not None:
-                raw = await on_the_loop(answer(request, session))
+                raw = await on_the_loop(answer(request, session), request.app.state.loop_turns)
             else:
                 raw = await answer(request, read_session(request))
             if isinstance(raw, Response):

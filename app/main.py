@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +23,7 @@ from app.chip_support.router import router as chip_support_router
 from app.chips.router import router as chips_router
 from app.config import Settings, get_settings
 from app.curation.router import router as curation_router
-from app.db import make_engines
+from app.db import LOOP_READS, make_engines
 from app.documents.router import router as documents_router
 from app.errors import install_error_handlers, problem
 from app.export.router import router as export_router
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engines = make_engines(settings)
         app.state.engine, app.state.read_engine = engines.writes, engines.reads
         app.state.loop_engine = engines.loop.sync_engine if engines.loop else None
+        app.state.loop_turns = asyncio.Semaphore(LOOP_READS)
         app.state.slow_reads = anyio.CapacityLimiter(settings.slow_read_threads)
         if settings.response_cache_enabled:
             app.state.dataset_version.start(app.state.engine)

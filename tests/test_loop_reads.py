@@ -79,6 +79,28 @@ def test_a_stepped_coroutine_is_cancelled_with_its_task_and_cleans_up() -> None:
     assert cleaned == ["finally"]
 
 
+def test_reads_take_their_turns_first_come_first_served() -> None:
+    seen: list[str] = []
+
+    async def read(name: str) -> None:
+        seen.append(f"{name} in")
+        await asyncio.sleep(0.01)
+        seen.append(f"{name} out")
+
+    async def main() -> None:
+        turns = asyncio.Semaphore(2)
+        await asyncio.gather(*(on_the_loop(read(name), turns) for name in "abcde"))
+
+    asyncio.run(main())
+    entered = [event.split()[0] for event in seen if event.endswith(" in")]
+    assert entered == list("abcde")
+    # Never more than two at once.
+    inside = 0
+    for event in seen:
+        inside += 1 if event.endswith(" in") else -1
+        assert 0 <= inside <= 2, seen
+
+
 def test_an_anyio_timeout_inside_fires_as_it_would_outside() -> None:
     async def slow() -> str:
         try:
