@@ -129,6 +129,14 @@ def client(seeded_url: str) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture(scope="session")
+def uncached(seeded_url: str) -> Iterator[TestClient]:
+    """A client of the seeded database without the response cache: every request is read."""
+    settings = Settings(database_url=seeded_url, response_cache_enabled=False)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
 @pytest.fixture(scope="module")
 def engine(databases: DatabaseFactory, backend: str) -> Iterator[Engine]:
     """A seeded database of a test module's own (for tests that write)."""

@@ -13,9 +13,7 @@ from fastapi.routing import APIRoute, request_response
 from fastapi.testclient import TestClient
 from sqlalchemy.pool import QueuePool
 
-from app.config import Settings
 from app.leanroute import LeanRoute
-from app.main import create_app
 from tests.conftest import read_engines
 
 REQUESTS = [
@@ -50,13 +48,6 @@ REQUESTS = [
     "/v1/search?q=k2&types=nope",
     "/v1/changes?limit=2",
 ]
-
-
-@pytest.fixture(scope="module")
-def uncached(seeded_url: str) -> Iterator[TestClient]:
-    settings = Settings(database_url=seeded_url, response_cache_enabled=False)
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def _lean_routes(client: TestClient) -> list[LeanRoute]:
