@@ -192,9 +192,18 @@ def in_key_order(entity_type: str, state: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def reorders_keys(session: Session) -> bool:
-    """Whether the states `session` reads need `in_key_order` (PostgreSQL's jsonb)."""
-    return session.get_bind().dialect.name == "postgresql"
+def state_reader(session: Session) -> Callable[[str, Any], Any]:
+    """How the states `session` reads come back as answers show them, by entity type: in
+    their key order on PostgreSQL (`in_key_order`), as written on SQLite; a state that is
+    no object (a deletion's null) as it is."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+
+    def read(entity_type: str, state: Any) -> Any:
+        if not isinstance(state, dict):
+            return state
+        return in_key_order(entity_type, state) if postgresql else dict(state)
+
+    return read
 
 
 def record(
@@ -301,9 +310,8 @@ def state_at(session: Session, entity_type: str, entity_id: str, at: dt.datetime
         raise NotFound(LABELS[entity_type], entity_id)
     if row.action == "delete" or row.state is None:
         raise gone(entity_type, entity_id, row.recorded_at)
-    if reorders_keys(session):
-        return in_key_order(entity_type, row.state)
-    return dict(row.state)
+    state: dict[str, Any] = state_reader(session)(entity_type, row.state)
+    return state
 
 
 def list_changes(
@@ -317,7 +325,7 @@ def list_changes(
     rows = list(session.exec(statement))
     more = len(rows) > limit
     rows = rows[:limit]
-    reorder = reorders_keys(session)
+    read = state_reader(session)
     data = [
         {
             "cursor": str(r.id),
@@ -325,9 +333,7 @@ def list_changes(
             "entity_type": r.entity_type,
             "id": r.entity_id,
             **revision_public(r),
-            "state": in_key_order(r.entity_type, r.state)
-            if reorder and isinstance(r.state, dict)
-            else r.state,
+            "state": read(r.entity_type, r.state),
         }
         for r in rows
     ]

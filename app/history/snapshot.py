@@ -67,9 +67,8 @@ from app.history.service import (
     AS_OF_FILTERED,
     AS_OF_SORTED,
     StateValue,
-    in_key_order,
-    reorders_keys,
     state_at,
+    state_reader,
     to_utc,
 )
 from app.investments import service as investments
@@ -108,10 +107,10 @@ def _recorded(
     statement = sm_select(col(Revision.entity_id), col(Revision.state)).where(
         col(Revision.id).in_(latest), col(Revision.action) != "delete"
     )
-    reorder = reorders_keys(session)
+    read = state_reader(session)
     for entity_id, state in session.exec(statement):
         if isinstance(state, dict):
-            yield entity_id, in_key_order(entity_type, state) if reorder else dict(state)
+            yield entity_id, read(entity_type, state)
 
 
 class Snapshot:
@@ -851,9 +850,8 @@ def list_at(
     tests = [c.test for c in conditions if c.test is not None]
     states = _read(session, statement, ranges, page.limit + 1, tests)
 
-    chosen = states[: page.limit]
-    if rows.postgresql:
-        chosen = [in_key_order(entity_type, s) for s in chosen]
+    read = state_reader(session)
+    chosen = [read(entity_type, s) for s in states[: page.limit]]
     next_cursor = None
     if len(states) > page.limit:
         values = _sort_values(chosen[-1], keys)
