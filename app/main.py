@@ -91,6 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The routes themselves, not the router: an included router is matched on every
         # request before its routes are (twice the work of matching the route).
         app.router.routes.extend(router.routes)
+    # Routes are matched in order: the API's before the documentation's five, which no /v1
+    # path matches and every request tried first.
+    app.router.routes.sort(key=lambda route: not getattr(route, "path", "").startswith("/v1/"))
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
