@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import await_, greenlet_spawn
 from sqlmodel import Session
@@ -100,7 +101,7 @@ def _pooled_engine(settings: Settings) -> Engine:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
             # Connections to a file are cheap: enough for every worker thread and stream.
-            pool = {"pool_size": 20, "max_overflow": 20, "pool_timeout": 2}
+            pool = {"pool_size": 20, "max_overflow": 20, "pool_timeout": POOL_WAIT_S}
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False},
@@ -121,7 +122,7 @@ def _postgres_options(settings: Settings) -> dict[str, Any]:
         "isolation_level": "AUTOCOMMIT",  # see Engines
         "pool_size": 10,
         "max_overflow": 10,
-        "pool_timeout": 2,
+        "pool_timeout": POOL_WAIT_S,
         "connect_args": {
             "connect_timeout": 2,
             "options": f"-c statement_timeout={timeout_ms}",
@@ -136,6 +137,9 @@ def _postgres_options(settings: Settings) -> dict[str, Any]:
         },
     }
 
+
+# Seconds a request waits for a connection (or its turn on the loop's pool) before a 503.
+POOL_WAIT_S = 2.0
 
 # A connection idle this long is checked before use (the server may have restarted since).
 IDLE_PING_S = 1.0
@@ -256,10 +260,14 @@ LOOP_READS = 10
 
 
 async def on_the_loop(
-    coroutine: Coroutine[Any, Any, T], turns: asyncio.Semaphore | None = None
+    coroutine: Coroutine[Any, Any, T],
+    turns: asyncio.Semaphore | None = None,
+    *,
+    wait_s: float = POOL_WAIT_S,
 ) -> T:
     """Run `coroutine` so that its blocking calls on a `loop_session` await the database
-    instead of blocking the event loop; `turns`: the semaphore it waits on first.
+    instead of blocking the event loop; `turns`: the semaphore it waits on first, at most
+    `wait_s` seconds (then the pool's own timeout error: a 503).
 
     SQLAlchemy's asyncio bridge runs synchronous code in a greenlet whose database calls
     await in the event loop (`greenlet_spawn`, `await_`). The services are synchronous, called
@@ -272,8 +280,17 @@ async def on_the_loop(
     """
     if turns is None:
         return await greenlet_spawn(_step_through, coroutine)
-    async with turns:
+    try:
+        async with asyncio.timeout(wait_s):
+            await turns.acquire()
+    except TimeoutError:
+        coroutine.close()
+        # As the pool answers when no connection comes free in time: 503, try again.
+        raise PoolTimeoutError(f"no turn on the event loop's pool within {wait_s} s") from None
+    try:
         return await greenlet_spawn(_step_through, coroutine)
+    finally:
+        turns.release()
 
 
 def _step_through(coroutine: Coroutine[Any, Any, T]) -> T:

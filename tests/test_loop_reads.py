@@ -13,10 +13,11 @@ import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import Session
 
 from app.config import Settings
-from app.db import make_engines, on_the_loop
+from app.db import LOOP_READS, make_engines, on_the_loop
 from app.main import create_app
 from tests.conftest import statements_sent
 
@@ -99,6 +100,57 @@ def test_reads_take_their_turns_first_come_first_served() -> None:
     for event in seen:
         inside += 1 if event.endswith(" in") else -1
         assert 0 <= inside <= 2, seen
+
+
+def test_a_read_that_waits_too_long_for_its_turn_gets_the_pools_timeout() -> None:
+    started: list[str] = []
+
+    async def read(name: str) -> str:
+        started.append(name)
+        await asyncio.sleep(0.3)
+        return name
+
+    async def main() -> tuple[str, BaseException]:
+        turns = asyncio.Semaphore(1)
+        first = asyncio.create_task(on_the_loop(read("first"), turns))
+        await asyncio.sleep(0.01)
+        try:
+            await on_the_loop(read("second"), turns, wait_s=0.05)
+        except Exception as exc:
+            return await first, exc
+        raise AssertionError("the second read ran")
+
+    first, error = asyncio.run(main())
+    assert first == "first"
+    assert started == ["first"]
+    assert isinstance(error, PoolTimeoutError)
+
+
+def test_a_turn_given_up_is_refused_as_a_503(seeded_url: str) -> None:
+    app = create_app(Settings(database_url=seeded_url, response_cache_enabled=False))
+    with TestClient(app) as client:
+        if client.app.state.loop_engine is None:  # type: ignore[attr-defined]
+            pytest.skip("the event loop's own engine is PostgreSQL's")
+        turns: asyncio.Semaphore = client.app.state.loop_turns  # type: ignore[attr-defined]
+        portal = client.portal  # the app's event loop
+        assert portal is not None
+        for _ in range(LOOP_READS):  # every turn taken, none given back
+            portal.call(turns.acquire)
+        try:
+            started = time.monotonic()
+            response = client.get("/v1/models?limit=1")
+        finally:
+            for _ in range(LOOP_READS):
+                portal.call(_release, turns)
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "2"
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert time.monotonic() - started >= 1.5
+        assert client.get("/v1/models?limit=1").status_code == 200
+
+
+async def _release(turns: asyncio.Semaphore) -> None:
+    turns.release()
 
 
 def test_an_anyio_timeout_inside_fires_as_it_would_outside() -> None:
