@@ -70,14 +70,14 @@ class Engines:
 def make_engines(settings: Settings, *, loop: bool = True) -> Engines:
     """The app's engines; `loop`: with the event loop's own (PostgreSQL)."""
     pooled = _pooled_engine(settings)
-    if pooled.dialect.name != "postgresql":
+    postgresql = pooled.dialect.name == "postgresql"
+    if postgresql:
+        writes = pooled.execution_options(isolation_level="READ COMMITTED")
+    else:
         writes = pooled.execution_options()
-        install_write_hooks(writes)
-        return Engines(writes=writes, reads=pooled)
-    writes = pooled.execution_options(isolation_level="READ COMMITTED")
     # Every writer announces its commits, so no process serves a cached answer they change.
     install_write_hooks(writes)
-    if not loop:
+    if not (postgresql and loop):
         return Engines(writes=writes, reads=pooled)
     # A fixed pool, as many connections as `on_the_loop` lets reads run at once: an overflow
     # connection, opened for a burst and closed when given back, cost a connect per request
