@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar, cast
 
 import anyio
 import anyio.to_thread
+import asyncpg
 import orjson
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -44,7 +45,7 @@ class Engines:
     cache's dataset version), `reads` carries no such hooks (each cost a GET ~20 us of CPU)
     and on PostgreSQL runs in autocommit.
 
-    `loop` (PostgreSQL): a pool of its own on psycopg's asyncio connections, for the reads
+    `loop` (PostgreSQL): a pool of its own on asyncpg's connections, for the reads
     that run on the event loop (`on_the_loop`, `LOOP_READS` at once). With `reads`, the loop
     stood still while the database answered, a quarter to a half of its time under load;
     with `loop` it serves other requests meanwhile. Worker threads (writes, searches,
@@ -82,8 +83,14 @@ def make_engines(settings: Settings, *, loop: bool = True) -> Engines:
     # A fixed pool, as many connections as `on_the_loop` lets reads run at once: an overflow
     # connection, opened for a burst and closed when given back, cost a connect per request
     # under load (32 concurrent requests, a pool of 10).
-    options = _postgres_options(settings) | {"pool_size": LOOP_READS, "max_overflow": 0}
-    on_loop = create_async_engine(make_url(settings.database_url), **options)
+    options = _postgres_options(settings) | {
+        "pool_size": LOOP_READS,
+        "max_overflow": 0,
+        "connect_args": _asyncpg_connect_args(settings),
+    }
+    url = make_url(settings.database_url).set(drivername="postgresql+asyncpg")
+    on_loop = create_async_engine(url, **options)
+    event.listen(on_loop.sync_engine, "do_connect", _connect_or_operational_error)
     _ping_when_idle(on_loop.sync_engine, IDLE_PING_S)
     return Engines(writes=writes, reads=pooled, loop=on_loop)
 
@@ -136,6 +143,27 @@ def _postgres_options(settings: Settings) -> dict[str, Any]:
             "keepalives_count": 2,
         },
     }
+
+
+def _asyncpg_connect_args(settings: Settings) -> dict[str, Any]:
+    # asyncpg has no libpq keepalive options: a query the network stops answering fails on
+    # the client's own timeout instead, a second after the server's would have cancelled it.
+    return {
+        "timeout": 2,
+        "command_timeout": settings.statement_timeout_s + 1,
+        "server_settings": {"statement_timeout": str(int(settings.statement_timeout_s * 1000))},
+    }
+
+
+def _connect_or_operational_error(
+    dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+) -> Any:
+    # SQLAlchemy leaves an async driver's connect errors as they are (sqlalchemy#11956):
+    # a refused or timed-out connect would be a 500, not the OperationalError (503) it is.
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise dialect.loaded_dbapi.OperationalError(str(exc), exc) from exc
 
 
 # Seconds a request waits for a connection (or its turn on the loop's pool) before a 503.

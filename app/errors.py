@@ -207,8 +207,12 @@ def _allowed_methods(request: Request) -> str:
 _QUERY_CANCELED = "57014"
 
 
+def _cancelled(exc: Exception) -> bool:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == _QUERY_CANCELED
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> Response:
-    if getattr(getattr(exc, "orig", None), "sqlstate", None) == _QUERY_CANCELED:
+    if _cancelled(exc):
         log.warning("statement cancelled by the statement timeout")
         return problem(
             request,
@@ -231,11 +235,22 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return problem(request, 500, "An unexpected error occurred.")
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    # The database's outage or timeout, whatever the driver calls it: psycopg raises an
+    # OperationalError for both; asyncpg an InterfaceError for a lost connection (which
+    # SQLAlchemy marks invalidated) and a plain DBAPI Error for a cancelled statement.
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _cancelled(exc)):
+        return await _database_unavailable(request, exc)
+    return await _unexpected(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _database_unavailable)
-    app.add_exception_handler(DBAPIError, _unexpected)
+    # asyncpg's own timeout on a statement the server never answered (a silent network).
+    app.add_exception_handler(TimeoutError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

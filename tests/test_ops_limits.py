@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from app import db
 from app.config import Settings
-from app.db import SessionDep
+from app.db import SessionDep, loop_session, on_the_loop
 from app.main import create_app
 from app.ops.limits import TokenBuckets
 
@@ -118,7 +121,9 @@ def test_default_body_limit_is_one_mebibyte(client: TestClient) -> None:
     assert client.post("/v1/models", content=b"x" * (1024 * 1024 + 1)).status_code == 413
 
 
-def test_statement_timeout_is_503_problem(seeded_url: str, backend: str) -> None:
+@pytest.mark.parametrize("path", ["/test/slow", "/test/slow-on-the-loop"])
+def test_statement_timeout_is_503_problem(seeded_url: str, backend: str, path: str) -> None:
+    """In a worker thread on the blocking pool (psycopg) and on the event loop's (asyncpg)."""
     if backend != "postgresql":
         pytest.skip("statement timeouts are PostgreSQL's")
     app = create_app(Settings(database_url=seeded_url, statement_timeout_s=0.3))
@@ -128,9 +133,21 @@ def test_statement_timeout_is_503_problem(seeded_url: str, backend: str) -> None
         session.execute(text("SELECT pg_sleep(5)"))
         return {"status": "finished"}
 
+    @app.get("/test/slow-on-the-loop")
+    async def slow_on_the_loop(request: Request) -> dict[str, str]:
+        session = loop_session(request)
+        assert session is not None
+
+        async def read() -> None:
+            with session:
+                session.connection().execute(text("SELECT pg_sleep(5)"))
+
+        await on_the_loop(read(), request.app.state.loop_turns)
+        return {"status": "finished"}
+
     with TestClient(app) as client:
         start = time.perf_counter()
-        response = client.get("/test/slow")
+        response = client.get(path)
         elapsed = time.perf_counter() - start
         assert response.status_code == 503
         assert response.headers["content-type"] == PROBLEM
@@ -138,6 +155,42 @@ def test_statement_timeout_is_503_problem(seeded_url: str, backend: str) -> None
         assert response.headers["Retry-After"]
         assert elapsed < 2
         # the connection is fine afterwards
+        assert client.get("/v1/models/deepseek-r1").status_code == 200
+
+
+def test_a_statement_the_network_never_answers_is_503(
+    seeded_url: str, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the event loop's pool the client gives up on its own (asyncpg's command timeout)
+    when the server's statement timeout never comes back: here the server's is the longer."""
+    if backend != "postgresql":
+        pytest.skip("the event loop's own engine is PostgreSQL's")
+    given = db._asyncpg_connect_args
+
+    def impatient(settings: Settings) -> dict[str, Any]:
+        return given(settings) | {"command_timeout": 0.3}
+
+    monkeypatch.setattr(db, "_asyncpg_connect_args", impatient)
+    app = create_app(Settings(database_url=seeded_url, statement_timeout_s=30))
+
+    @app.get("/test/slow-on-the-loop")
+    async def slow_on_the_loop(request: Request) -> dict[str, str]:
+        session = loop_session(request)
+        assert session is not None
+
+        async def read() -> None:
+            with session:
+                session.connection().execute(text("SELECT pg_sleep(3)"))
+
+        await on_the_loop(read(), request.app.state.loop_turns)
+        return {"status": "finished"}
+
+    with TestClient(app) as client:
+        start = time.perf_counter()
+        response = client.get("/test/slow-on-the-loop")
+        assert response.status_code == 503
+        assert response.headers["content-type"] == PROBLEM
+        assert time.perf_counter() - start < 2
         assert client.get("/v1/models/deepseek-r1").status_code == 200
 
 
