@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -121,17 +121,8 @@ def test_default_body_limit_is_one_mebibyte(client: TestClient) -> None:
     assert client.post("/v1/models", content=b"x" * (1024 * 1024 + 1)).status_code == 413
 
 
-@pytest.mark.parametrize("path", ["/test/slow", "/test/slow-on-the-loop"])
-def test_statement_timeout_is_503_problem(seeded_url: str, backend: str, path: str) -> None:
-    """In a worker thread on the blocking pool (psycopg) and on the event loop's (asyncpg)."""
-    if backend != "postgresql":
-        pytest.skip("statement timeouts are PostgreSQL's")
-    app = create_app(Settings(database_url=seeded_url, statement_timeout_s=0.3))
-
-    @app.get("/test/slow")
-    def slow(session: SessionDep) -> dict[str, str]:
-        session.execute(text("SELECT pg_sleep(5)"))
-        return {"status": "finished"}
+def add_slow_read_on_the_loop(app: FastAPI) -> None:
+    """GET /test/slow-on-the-loop: a 5 s statement through the event loop's pool."""
 
     @app.get("/test/slow-on-the-loop")
     async def slow_on_the_loop(request: Request) -> dict[str, str]:
@@ -144,6 +135,21 @@ def test_statement_timeout_is_503_problem(seeded_url: str, backend: str, path: s
 
         await on_the_loop(read(), request.app.state.loop_turns)
         return {"status": "finished"}
+
+
+@pytest.mark.parametrize("path", ["/test/slow", "/test/slow-on-the-loop"])
+def test_statement_timeout_is_503_problem(seeded_url: str, backend: str, path: str) -> None:
+    """In a worker thread on the blocking pool (psycopg) and on the event loop's (asyncpg)."""
+    if backend != "postgresql":
+        pytest.skip("statement timeouts are PostgreSQL's")
+    app = create_app(Settings(database_url=seeded_url, statement_timeout_s=0.3))
+
+    @app.get("/test/slow")
+    def slow(session: SessionDep) -> dict[str, str]:
+        session.execute(text("SELECT pg_sleep(5)"))
+        return {"status": "finished"}
+
+    add_slow_read_on_the_loop(app)
 
     with TestClient(app) as client:
         start = time.perf_counter()
@@ -173,17 +179,7 @@ def test_a_statement_the_network_never_answers_is_503(
     monkeypatch.setattr(db, "_asyncpg_connect_args", impatient)
     app = create_app(Settings(database_url=seeded_url, statement_timeout_s=30))
 
-    @app.get("/test/slow-on-the-loop")
-    async def slow_on_the_loop(request: Request) -> dict[str, str]:
-        session = loop_session(request)
-        assert session is not None
-
-        async def read() -> None:
-            with session:
-                session.connection().execute(text("SELECT pg_sleep(3)"))
-
-        await on_the_loop(read(), request.app.state.loop_turns)
-        return {"status": "finished"}
+    add_slow_read_on_the_loop(app)
 
     with TestClient(app) as client:
         start = time.perf_counter()
