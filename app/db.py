@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
@@ -83,14 +84,16 @@ def make_engines(settings: Settings, *, loop: bool = True) -> Engines:
     # A fixed pool, as many connections as `on_the_loop` lets reads run at once: an overflow
     # connection, opened for a burst and closed when given back, cost a connect per request
     # under load (32 concurrent requests, a pool of 10).
-    options = _postgres_options(settings) | {
-        "pool_size": LOOP_READS,
-        "max_overflow": 0,
-        "connect_args": _asyncpg_connect_args(settings),
-    }
-    url = make_url(settings.database_url).set(drivername="postgresql+asyncpg")
+    options = _postgres_options(settings) | {"pool_size": LOOP_READS, "max_overflow": 0}
+    del options["connect_args"]  # psycopg's; asyncpg's are `_asyncpg_connect_args`
+    url = make_url(settings.database_url).set(drivername="postgresql+asyncpg", query={})
     on_loop = create_async_engine(url, **options)
-    event.listen(on_loop.sync_engine, "do_connect", _connect_or_operational_error)
+    connect_args = _asyncpg_connect_args(settings)
+
+    @event.listens_for(on_loop.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> Any:
+        return _connect_or_operational_error(dialect, connect_args)
+
     _ping_when_idle(on_loop.sync_engine, IDLE_PING_S)
     return Engines(writes=writes, reads=pooled, loop=on_loop)
 
@@ -145,23 +148,68 @@ def _postgres_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+# libpq's client-side parameters that asyncpg's DSN parser does not know (it would send them
+# to the server as settings, which refuses them): read here, or not applicable to asyncpg.
+_LIBPQ_ONLY = frozenset(
+    {
+        "connect_timeout",
+        "options",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+    }
+)
+
+
 def _asyncpg_connect_args(settings: Settings) -> dict[str, Any]:
-    # asyncpg has no libpq keepalive options: a query the network stops answering fails on
-    # the client's own timeout instead, a second after the server's would have cancelled it.
+    """`asyncpg.connect`'s arguments for DATABASE_URL, as libpq reads it for psycopg.
+
+    SQLAlchemy would pass the URL's query to asyncpg as keywords, which it refuses
+    (`sslmode`, `application_name`): asyncpg reads them from a DSN. asyncpg has no keepalive
+    options: a statement the network stops answering fails on the client's own timeout
+    instead, a second after the server's would have cancelled it.
+    """
+    url = make_url(settings.database_url)
+    query = {name: str(value) for name, value in url.query.items()}
+    server_settings = _libpq_options(query.get("options", ""))
+    server_settings["statement_timeout"] = str(int(settings.statement_timeout_s * 1000))
+    kept = {name: value for name, value in query.items() if name not in _LIBPQ_ONLY}
+    dsn = url.set(drivername="postgresql", query=kept).render_as_string(hide_password=False)
+    # libpq's connect_timeout: whole seconds, 0 for none.
+    timeout = float(query.get("connect_timeout", 2)) or None
     return {
-        "timeout": 2,
+        "dsn": dsn,
+        "timeout": timeout,
         "command_timeout": settings.statement_timeout_s + 1,
-        "server_settings": {"statement_timeout": str(int(settings.statement_timeout_s * 1000))},
+        "server_settings": server_settings,
     }
 
 
-def _connect_or_operational_error(
-    dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
-) -> Any:
+def _libpq_options(options: str) -> dict[str, str]:
+    """The settings in libpq's `options` (`-c name=value`, `-cname=value`, `--name=value`)."""
+    found: dict[str, str] = {}
+    words = iter(shlex.split(options))
+    for word in words:
+        if word == "-c":
+            pair = next(words, "")
+        elif word.startswith(("-c", "--")):
+            pair = word[2:]
+        else:
+            raise ValueError(f"DATABASE_URL's options: {word!r} is not a `-c name=value` setting")
+        name, equals, value = pair.partition("=")
+        if not (name and equals):
+            raise ValueError(f"DATABASE_URL's options: {pair!r} is not `name=value`")
+        found[name.replace("-", "_")] = value
+    return found
+
+
+def _connect_or_operational_error(dialect: Any, connect_args: dict[str, Any]) -> Any:
     # SQLAlchemy leaves an async driver's connect errors as they are (sqlalchemy#11956):
     # a refused or timed-out connect would be a 500, not the OperationalError (503) it is.
     try:
-        return dialect.connect(*cargs, **cparams)
+        return dialect.connect(**connect_args)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise dialect.loaded_dbapi.OperationalError(str(exc), exc) from exc
 

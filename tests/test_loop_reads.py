@@ -223,3 +223,55 @@ def test_lists_and_items_read_through_the_loop_engine(client_on_postgresql: Test
     with statements_sent(state.loop_engine) as on_loop:
         assert client_on_postgresql.get("/v1/models?q=kimi").status_code == 200
     assert not on_loop
+
+
+def _loop_settings(url: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The server's values of `names` on a connection of the event loop's pool."""
+    engines = make_engines(Settings(database_url=url, statement_timeout_s=7))
+    assert engines.loop is not None
+    loop_engine = engines.loop.sync_engine
+
+    async def read() -> dict[str, str]:
+        with Session(loop_engine) as session:
+            conn = session.connection()
+            return {name: conn.execute(text(f"SHOW {name}")).scalar_one() for name in names}
+
+    async def main() -> dict[str, str]:
+        try:
+            return await on_the_loop(read())
+        finally:
+            await engines.dispose()
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("sslmode=disable", {}),
+        ("connect_timeout=3", {}),
+        ("application_name=aifacts-test", {"application_name": "aifacts-test"}),
+        (
+            "options=-c%20work_mem%3D8MB%20--search-path%3Dpublic",
+            {"work_mem": "8MB", "search_path": "public"},
+        ),
+        # The statement timeout stays STATEMENT_TIMEOUT_S's.
+        ("options=-cstatement_timeout%3D100", {}),
+    ],
+)
+def test_the_loop_pool_reads_database_url_as_libpq_does(
+    postgresql_url: str, query: str, expected: dict[str, str]
+) -> None:
+    """The URL's parameters reach asyncpg as libpq's (psycopg's) would: a parameter asyncpg
+    does not take as a keyword made every read on the loop fail."""
+    url = postgresql_url + ("&" if "?" in postgresql_url else "?") + query
+    names = ("statement_timeout", *expected)
+    assert _loop_settings(url, names) == {"statement_timeout": "7s", **expected}
+    settings = Settings(database_url=url, response_cache_enabled=False)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/v1/models?limit=1").status_code == 200
+
+
+def test_options_that_are_not_settings_are_refused_at_start(postgresql_url: str) -> None:
+    with pytest.raises(ValueError, match="not a `-c name=value` setting"):
+        make_engines(Settings(database_url=postgresql_url + "?options=-x%201"))
