@@ -127,6 +127,10 @@ def _pooled_engine(settings: Settings) -> Engine:
 
 def _postgres_options(settings: Settings) -> dict[str, Any]:
     timeout_ms = int(settings.statement_timeout_s * 1000)
+    # These replace the URL's own `options` and `connect_timeout`, so they carry them: its
+    # settings first, then the statement timeout, which holds (libpq applies them in order).
+    query = make_url(settings.database_url).query
+    options = f"{query.get('options', '')} -c statement_timeout={timeout_ms}".strip()
     return {
         "json_deserializer": orjson.loads,
         "isolation_level": "AUTOCOMMIT",  # see Engines
@@ -134,8 +138,8 @@ def _postgres_options(settings: Settings) -> dict[str, Any]:
         "max_overflow": 10,
         "pool_timeout": POOL_WAIT_S,
         "connect_args": {
-            "connect_timeout": 2,
-            "options": f"-c statement_timeout={timeout_ms}",
+            "connect_timeout": query.get("connect_timeout", 2),
+            "options": options,
             # When the network drops packets instead of refusing them, nothing would ever
             # fail: give up on bytes the server has not acknowledged within 1 s, and probe an
             # idle connection (a query in progress) after 5 s.

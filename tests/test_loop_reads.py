@@ -225,11 +225,13 @@ def test_lists_and_items_read_through_the_loop_engine(client_on_postgresql: Test
     assert not on_loop
 
 
-def _loop_settings(url: str, names: tuple[str, ...]) -> dict[str, str]:
-    """The server's values of `names` on a connection of the event loop's pool."""
+def _pool_settings(url: str, names: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """The server's values of `names` on a connection of each pool: (the loop's, blocking)."""
     engines = make_engines(Settings(database_url=url, statement_timeout_s=7))
     assert engines.loop is not None
     loop_engine = engines.loop.sync_engine
+    with engines.writes.connect() as conn:
+        blocking = {name: conn.execute(text(f"SHOW {name}")).scalar_one() for name in names}
 
     async def read() -> dict[str, str]:
         with Session(loop_engine) as session:
@@ -242,7 +244,7 @@ def _loop_settings(url: str, names: tuple[str, ...]) -> dict[str, str]:
         finally:
             await engines.dispose()
 
-    return asyncio.run(main())
+    return asyncio.run(main()), blocking
 
 
 @pytest.mark.parametrize(
@@ -259,14 +261,16 @@ def _loop_settings(url: str, names: tuple[str, ...]) -> dict[str, str]:
         ("options=-cstatement_timeout%3D100", {}),
     ],
 )
-def test_the_loop_pool_reads_database_url_as_libpq_does(
+def test_both_pools_read_database_url_as_libpq_does(
     postgresql_url: str, query: str, expected: dict[str, str]
 ) -> None:
-    """The URL's parameters reach asyncpg as libpq's (psycopg's) would: a parameter asyncpg
-    does not take as a keyword made every read on the loop fail."""
+    """The URL's parameters reach asyncpg as libpq (psycopg) reads them: a parameter asyncpg
+    does not take as a keyword made every read on the loop fail; and the blocking pool's
+    statement timeout no longer replaces the URL's other `options`."""
     url = postgresql_url + ("&" if "?" in postgresql_url else "?") + query
     names = ("statement_timeout", *expected)
-    assert _loop_settings(url, names) == {"statement_timeout": "7s", **expected}
+    wanted = {"statement_timeout": "7s", **expected}
+    assert _pool_settings(url, names) == (wanted, wanted)
     settings = Settings(database_url=url, response_cache_enabled=False)
     with TestClient(create_app(settings)) as client:
         assert client.get("/v1/models?limit=1").status_code == 200
