@@ -84,8 +84,7 @@ def make_engines(settings: Settings, *, loop: bool = True) -> Engines:
     # A fixed pool, as many connections as `on_the_loop` lets reads run at once: an overflow
     # connection, opened for a burst and closed when given back, cost a connect per request
     # under load (32 concurrent requests, a pool of 10).
-    options = _postgres_options(settings) | {"pool_size": LOOP_READS, "max_overflow": 0}
-    del options["connect_args"]  # psycopg's; asyncpg's are `_asyncpg_connect_args`
+    options = _postgres_options() | {"pool_size": LOOP_READS, "max_overflow": 0}
     url = make_url(settings.database_url).set(drivername="postgresql+asyncpg", query={})
     on_loop = create_async_engine(url, **options)
     connect_args = _asyncpg_connect_args(settings)
@@ -120,35 +119,46 @@ def _pooled_engine(settings: Settings) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_engine(url, **_postgres_options(settings))
+    engine = create_engine(url, **_postgres_options(), connect_args=_psycopg_connect_args(settings))
     _ping_when_idle(engine, IDLE_PING_S)
     return engine
 
 
-def _postgres_options(settings: Settings) -> dict[str, Any]:
-    timeout_ms = int(settings.statement_timeout_s * 1000)
-    # These replace the URL's own `options` and `connect_timeout`, so they carry them: its
-    # settings first, then the statement timeout, which holds (libpq applies them in order).
-    query = make_url(settings.database_url).query
-    options = f"{query.get('options', '')} -c statement_timeout={timeout_ms}".strip()
+def _postgres_options() -> dict[str, Any]:
+    """Both PostgreSQL pools' engine options; each driver's connect arguments are its own."""
     return {
         "json_deserializer": orjson.loads,
         "isolation_level": "AUTOCOMMIT",  # see Engines
         "pool_size": 10,
         "max_overflow": 10,
         "pool_timeout": POOL_WAIT_S,
-        "connect_args": {
-            "connect_timeout": query.get("connect_timeout", 2),
-            "options": options,
-            # When the network drops packets instead of refusing them, nothing would ever
-            # fail: give up on bytes the server has not acknowledged within 1 s, and probe an
-            # idle connection (a query in progress) after 5 s.
-            "tcp_user_timeout": 1000,
-            "keepalives": 1,
-            "keepalives_idle": 5,
-            "keepalives_interval": 2,
-            "keepalives_count": 2,
-        },
+    }
+
+
+# Seconds to connect when DATABASE_URL gives no `connect_timeout`.
+CONNECT_TIMEOUT_S = 2
+
+
+def _statement_timeout_ms(settings: Settings) -> str:
+    return str(int(settings.statement_timeout_s * 1000))
+
+
+def _psycopg_connect_args(settings: Settings) -> dict[str, Any]:
+    # These replace the URL's own `options` and `connect_timeout`, so they carry them: its
+    # settings first, then the statement timeout, which holds (libpq applies them in order).
+    query = make_url(settings.database_url).query
+    timeout = f"-c statement_timeout={_statement_timeout_ms(settings)}"
+    return {
+        "connect_timeout": query.get("connect_timeout", CONNECT_TIMEOUT_S),
+        "options": f"{query.get('options', '')} {timeout}".strip(),
+        # When the network drops packets instead of refusing them, nothing would ever
+        # fail: give up on bytes the server has not acknowledged within 1 s, and probe an
+        # idle connection (a query in progress) after 5 s.
+        "tcp_user_timeout": 1000,
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 2,
     }
 
 
@@ -178,11 +188,11 @@ def _asyncpg_connect_args(settings: Settings) -> dict[str, Any]:
     url = make_url(settings.database_url)
     query = {name: str(value) for name, value in url.query.items()}
     server_settings = _libpq_options(query.get("options", ""))
-    server_settings["statement_timeout"] = str(int(settings.statement_timeout_s * 1000))
+    server_settings["statement_timeout"] = _statement_timeout_ms(settings)
     kept = {name: value for name, value in query.items() if name not in _LIBPQ_ONLY}
     dsn = url.set(drivername="postgresql", query=kept).render_as_string(hide_password=False)
     # libpq's connect_timeout: whole seconds, 0 for none.
-    timeout = float(query.get("connect_timeout", 2)) or None
+    timeout = float(query.get("connect_timeout", CONNECT_TIMEOUT_S)) or None
     return {
         "dsn": dsn,
         "timeout": timeout,
