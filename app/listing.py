@@ -22,6 +22,7 @@ from app.citations.service import with_citations
 from app.errors import InvalidParameter, NotFound
 from app.filtering import SizedStatements, in_params, in_size, in_values
 from app.history.service import raise_if_deleted
+from app.reads import read_rows
 from app.search.service import matching_condition
 
 if TYPE_CHECKING:  # app.api imports this module
@@ -329,7 +330,7 @@ def fetch_page(
         for index, value in enumerate(values or ()):
             params[f"cursor_{index}"] = value
         # Core, not the ORM: the rows are plain columns, nothing for the ORM to do.
-        rows = list(session.connection().execute(statement, params).all())
+        rows = list(read_rows(session, statement, params))
     if len(rows) <= limit:
         return rows, None
     page_rows = rows[:limit]
@@ -393,7 +394,8 @@ def read_or_404(session: Session, model: type[SQLModel], label: str, item_id: st
             statement = _BY_ID[model] = select(*shown_columns(model)).where(
                 table.c.id == bindparam("id")
             )
-        row = session.connection().execute(statement, {"id": item_id}).first()
+        found = read_rows(session, statement, {"id": item_id})
+        row = found[0] if found else None
     if row is None:
         _missing(session, model, label, item_id)
     return row
@@ -425,7 +427,7 @@ def rows_by_ids(session: Session, columns: tuple[Any, ...], ids: Sequence[str]) 
         statements = _BY_IDS[columns] = SizedStatements(
             lambda count: select(*columns).where(in_values(id_column, "ids", count))
         )
-    return list(session.connection().execute(statements(len(ids)), in_params("ids", ids)).all())
+    return list(read_rows(session, statements(len(ids)), in_params("ids", ids)))
 
 
 _BY_IDS: dict[tuple[Any, ...], SizedStatements] = {}

@@ -7,6 +7,8 @@ import asyncio
 import contextvars
 import time
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
@@ -16,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import Session
 
+from app import reads
 from app.config import Settings
 from app.db import LOOP_READS, make_engines, on_the_loop
 from app.main import create_app
@@ -223,6 +226,55 @@ def test_lists_and_items_read_through_the_loop_engine(client_on_postgresql: Test
     with statements_sent(state.loop_engine) as on_loop:
         assert client_on_postgresql.get("/v1/models?q=kimi").status_code == 200
     assert not on_loop
+
+
+# Lists with filters, sorts, cursors and nulls, items, and relations by `include`.
+KEPT_READS = (
+    "/v1/models?limit=3",
+    "/v1/models?limit=2&sort=-parameters,release_date&open_weights=true",
+    "/v1/models?developer_id=deepseek,moonshot-ai,meta&release_date_null=true&limit=2",
+    "/v1/models?include=developer,citations,documents&limit=4",
+    "/v1/models/kimi-k2",
+    "/v1/models/deepseek-r1?include=developer",
+    "/v1/investments?include=investors,recipient&limit=5&sort=-amount_usd_max",
+    "/v1/chip-support?include=chip,model&limit=5",
+    "/v1/chips?include=vendor",
+    "/v1/organizations?country=CN&limit=3",
+)
+
+
+def test_kept_statements_read_by_asyncpg_answer_as_sqlalchemy_does(
+    client_on_postgresql: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`read_rows` fetches the rows of kept statements through asyncpg itself: every answer,
+    with the next pages' too, is the one SQLAlchemy's own execution of them gives."""
+    planned: list[object] = []
+    planner = reads._plan
+
+    def recording(statement: Any, dialect: Any) -> Any:
+        plan = planner(statement, dialect)
+        planned.append(plan)
+        return plan
+
+    def answers() -> list[Any]:
+        found = []
+        for path in KEPT_READS:
+            body = client_on_postgresql.get(path).json()
+            found.append(body)
+            cursor = body.get("next_cursor")
+            if cursor:
+                page = client_on_postgresql.get(f"{path}&cursor={quote(cursor)}")
+                found.append(page.json())
+        return found
+
+    monkeypatch.setattr(reads, "_plan", recording)
+    by_asyncpg = answers()
+    assert planned
+    assert None not in planned
+    monkeypatch.setattr(reads, "_plan", lambda statement, dialect: None)
+    assert answers() == by_asyncpg
+    empty = [body for body in by_asyncpg if not (body.get("data") or "id" in body)]
+    assert not empty
 
 
 def _pool_settings(url: str, names: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:

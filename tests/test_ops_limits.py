@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
-from app import db
+from app import db, reads
 from app.config import Settings
 from app.db import SessionDep, loop_session, on_the_loop
 from app.main import create_app
 from app.ops.limits import TokenBuckets
+from app.reads import read_rows
 
 PROBLEM = "application/problem+json"
 
@@ -121,25 +122,43 @@ def test_default_body_limit_is_one_mebibyte(client: TestClient) -> None:
     assert client.post("/v1/models", content=b"x" * (1024 * 1024 + 1)).status_code == 413
 
 
-def add_slow_read_on_the_loop(app: FastAPI) -> None:
-    """GET /test/slow-on-the-loop: a 10 s statement through the event loop's pool."""
+# A statement kept and used again, as the pages' are: `read_rows` sends it through asyncpg.
+SLOW_KEPT = select(func.pg_sleep(10).label("slept"))
 
-    @app.get("/test/slow-on-the-loop")
-    async def slow_on_the_loop(request: Request) -> dict[str, str]:
+
+def add_slow_read_on_the_loop(app: FastAPI) -> None:
+    """GET /test/slow-on-the-loop: a 10 s statement through the event loop's pool, by
+    SQLAlchemy; /test/slow-kept-on-the-loop: the same as a kept statement (`read_rows`)."""
+
+    async def slow(request: Request, *, kept: bool) -> dict[str, str]:
         session = loop_session(request)
         assert session is not None
 
         async def read() -> None:
             with session:
-                session.connection().execute(text("SELECT pg_sleep(10)"))
+                if kept:
+                    read_rows(session, SLOW_KEPT, {})
+                else:
+                    session.connection().execute(text("SELECT pg_sleep(10)"))
 
         await on_the_loop(read(), request.app.state.loop_turns)
         return {"status": "finished"}
 
+    @app.get("/test/slow-on-the-loop")
+    async def slow_on_the_loop(request: Request) -> dict[str, str]:
+        return await slow(request, kept=False)
 
-@pytest.mark.parametrize("path", ["/test/slow", "/test/slow-on-the-loop"])
+    @app.get("/test/slow-kept-on-the-loop")
+    async def slow_kept_on_the_loop(request: Request) -> dict[str, str]:
+        return await slow(request, kept=True)
+
+
+@pytest.mark.parametrize(
+    "path", ["/test/slow", "/test/slow-on-the-loop", "/test/slow-kept-on-the-loop"]
+)
 def test_statement_timeout_is_503_problem(seeded_url: str, backend: str, path: str) -> None:
-    """In a worker thread on the blocking pool (psycopg) and on the event loop's (asyncpg)."""
+    """In a worker thread on the blocking pool (psycopg) and on the event loop's (asyncpg,
+    through SQLAlchemy and as a kept statement)."""
     if backend != "postgresql":
         pytest.skip("statement timeouts are PostgreSQL's")
     # 1 s, not less: the check afterwards runs under the same timeout, and this machine's
@@ -154,6 +173,8 @@ def test_statement_timeout_is_503_problem(seeded_url: str, backend: str, path: s
     add_slow_read_on_the_loop(app)
 
     with TestClient(app) as client:
+        if "kept" in path:  # read by asyncpg itself, not through SQLAlchemy
+            assert reads._plan(SLOW_KEPT, app.state.loop_engine.dialect) is not None
         start = time.perf_counter()
         response = client.get(path)
         elapsed = time.perf_counter() - start
@@ -166,8 +187,9 @@ def test_statement_timeout_is_503_problem(seeded_url: str, backend: str, path: s
         assert client.get("/v1/models/deepseek-r1").status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/test/slow-on-the-loop", "/test/slow-kept-on-the-loop"])
 def test_a_statement_the_network_never_answers_is_503(
-    seeded_url: str, backend: str, monkeypatch: pytest.MonkeyPatch
+    seeded_url: str, backend: str, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On the event loop's pool the client gives up on its own (asyncpg's command timeout)
     when the server's statement timeout never comes back: here the server's is the longer."""
@@ -184,8 +206,10 @@ def test_a_statement_the_network_never_answers_is_503(
     add_slow_read_on_the_loop(app)
 
     with TestClient(app) as client:
+        if "kept" in path:
+            assert reads._plan(SLOW_KEPT, app.state.loop_engine.dialect) is not None
         start = time.perf_counter()
-        response = client.get("/test/slow-on-the-loop")
+        response = client.get(path)
         assert response.status_code == 503
         assert response.headers["content-type"] == PROBLEM
         assert time.perf_counter() - start < 4

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.filtering import SizedStatements, in_params, in_values
 from app.models import Citation
+from app.reads import read_rows
 from app.rows import as_items
 
 FIELDS = ("document_id", "quote", "start", "end", "field", "note", "stance", "attributed_to")
@@ -27,8 +28,7 @@ def with_citations(
     statement = _WITH_CITATIONS.get(tuple(columns))
     if statement is None:
         statement = _WITH_CITATIONS[tuple(columns)] = _with_citations(columns)
-    rows = session.connection().execute(statement, {"id": item_id, "entity_type": entity_type})
-    found = rows.all()
+    found = read_rows(session, statement, {"id": item_id, "entity_type": entity_type})
     if not found:
         return None, []
     cited = as_items([r for r in found if r.cited_document_id is not None], FIELDS, prefix=_CITED)
@@ -64,7 +64,7 @@ def load_citations(
     if not ids:
         return found
     params = {"entity_type": entity_type, **in_params("ids", ids)}
-    rows = session.connection().execute(_OF_ITEMS(len(ids)), params).all()
+    rows = read_rows(session, _OF_ITEMS(len(ids)), params)
     for row, item in zip(rows, as_items(rows, FIELDS), strict=True):
         found[row.entity_id].append(item)
     return found

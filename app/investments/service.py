@@ -31,6 +31,7 @@ from app.listing import (
 )
 from app.models import Investment, InvestmentParticipant, Organization
 from app.organizations.service import organizations_by_id
+from app.reads import read_rows
 from app.views import Embed, View, finish
 
 ENTITY = "investment"
@@ -94,7 +95,7 @@ def _investors(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str,
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not ids:
         return found
-    rows = session.connection().execute(_INVESTORS(len(ids)), in_params("ids", ids))
+    rows = read_rows(session, _INVESTORS(len(ids)), in_params("ids", ids))
     for row in rows:
         found[row.investment_id].append({"organization_id": row.organization_id, "role": row.role})
     return found
