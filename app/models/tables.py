@@ -278,6 +278,18 @@ _sort_indexes("chips", "name", "vendor_id")
 _sort_indexes("chip_support", "model_id", "chip_id", "vendor_id", "relation", "announced_on")
 _sort_indexes("investments", "name", "amount_usd_min", "amount_usd_max", "announced_on")
 _sort_indexes("documents", "title", "language", "published_on")
+
+
+def _owner_index(table_name: str, owner: str, order: str) -> None:
+    """An owner's items in the collection's default order (`developer_id=` sorted by name):
+    from the index alone, where the sort's index alone filters a large owner's items out of
+    everyone's (migration 0009)."""
+    table = metadata.tables[table_name]
+    Index(f"ix_{table_name}_{owner}_{order}", table.c[owner], table.c[order], table.c.id)
+
+
+_owner_index("ai_models", "developer_id", "name")
+_owner_index("chips", "vendor_id", "name")
 for _table_name, _order in (
     ("organizations", "name"),
     ("ai_models", "name"),
