@@ -3,6 +3,7 @@ headers; every refusal is problem+json."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from app import db, reads
 from app.config import Settings
 from app.db import SessionDep, loop_session, on_the_loop
 from app.main import create_app
-from app.ops.limits import TokenBuckets
+from app.ops.limits import BodySizeLimitMiddleware, TokenBuckets
 from app.reads import read_rows
 
 PROBLEM = "application/problem+json"
@@ -116,6 +117,60 @@ def test_oversized_body_is_413_before_routing(seeded_url: str) -> None:
         # within the limit the request goes on to the router
         assert client.post("/healthz", content=b"x" * 1000).status_code == 405
         assert client.post("/healthz", content=iter([b"z" * 500, b"z" * 500])).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("http_version", "headers", "reaches_the_app"),
+    [
+        ("1.1", [], True),  # HTTP/1.1 without Content-Length or Transfer-Encoding: no body
+        ("1.1", [(b"transfer-encoding", b"chunked")], False),
+        ("2", [], False),  # HTTP/2 frames its body without either header
+    ],
+)
+def test_a_body_not_announced_by_its_headers_is_still_counted(
+    http_version: str, headers: list[tuple[bytes, bytes]], reaches_the_app: bool
+) -> None:
+    reached: list[bytes] = []
+
+    async def app(_scope: Any, receive: Any, send: Any) -> None:
+        message = await receive()
+        reached.append(message.get("body", b""))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent: list[Any] = []
+    body = [
+        {"type": "http.request", "body": b"x" * 600, "more_body": True},
+        {"type": "http.request", "body": b"x" * 600, "more_body": False},
+    ]
+
+    async def receive() -> Any:
+        return body.pop(0)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "http_version": http_version,
+        "method": "POST",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "headers": headers,
+        "scheme": "http",
+        "server": ("test", 80),
+        "client": ("127.0.0.1", 1),
+        "root_path": "",
+        "app": None,
+    }
+    asyncio.run(BodySizeLimitMiddleware(app, max_bytes=1000)(scope, receive, send))
+    status = sent[0]["status"]
+    if reaches_the_app:
+        # what a server gives for such a request's body is the app's to read, unrefused
+        assert (status, reached) == (204, [b"x" * 600])
+    else:
+        assert (status, reached) == (413, [])
 
 
 def test_default_body_limit_is_one_mebibyte(client: TestClient) -> None:

@@ -34,12 +34,17 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        declared, chunked = _body_headers(scope)
         if declared is not None:
             if declared > self.max_bytes:
                 await self._refuse(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
+            return
+        if not chunked and scope.get("http_version") in _FRAMED_BY_HEADERS:
+            # HTTP/1.x: no Content-Length and no Transfer-Encoding is no body (RFC 9112
+            # 6.3), as every GET: nothing to count, nor to replay.
+            await self.app(scope, receive, send)
             return
 
         buffered: list[Message] = []
@@ -70,14 +75,24 @@ class BodySizeLimitMiddleware:
         await response(scope, receive, send)
 
 
-def _content_length(scope: Scope) -> int | None:
+# The HTTP versions whose request bodies are announced by their headers (HTTP/2's are not).
+_FRAMED_BY_HEADERS = frozenset({"1.0", "1.1"})
+
+
+def _body_headers(scope: Scope) -> tuple[int | None, bool]:
+    """The request's Content-Length (None: absent or unreadable) and whether it has a
+    Transfer-Encoding."""
+    length: int | None = None
+    chunked = False
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
-                return int(value)
+                length = int(value)
             except ValueError:
-                return None
-    return None
+                length = None
+        elif name == b"transfer-encoding":
+            chunked = True
+    return length, chunked
 
 
 @dataclass
