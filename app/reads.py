@@ -9,7 +9,9 @@ times, a pool checkout each). A kept statement is compiled here once, and its ro
 fetched by asyncpg itself, its parameters passed through SQLAlchemy's bind processors, when
 none of its columns' types has a result processor (asyncpg's codecs, set up by SQLAlchemy's
 dialect on each connection, decode JSON already). Every other statement, connection or driver
-goes through SQLAlchemy as before.
+goes through SQLAlchemy as before. It leans on the compiled statement's and the connection's
+internals (the locked SQLAlchemy's); `tests/test_loop_reads.py` compares the answers with
+SQLAlchemy's own execution, `tests/test_ops_*` its errors.
 """
 
 from __future__ import annotations
