@@ -34,14 +34,14 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared, chunked = _body_headers(scope)
+        declared, announced = _body_headers(scope)
         if declared is not None:
             if declared > self.max_bytes:
                 await self._refuse(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
             return
-        if not chunked and scope.get("http_version") in _FRAMED_BY_HEADERS:
+        if not announced and scope.get("http_version") in _FRAMED_BY_HEADERS:
             # HTTP/1.x: no Content-Length and no Transfer-Encoding is no body (RFC 9112
             # 6.3), as every GET: nothing to count, nor to replay.
             await self.app(scope, receive, send)
@@ -80,19 +80,20 @@ _FRAMED_BY_HEADERS = frozenset({"1.0", "1.1"})
 
 
 def _body_headers(scope: Scope) -> tuple[int | None, bool]:
-    """The request's Content-Length (None: absent or unreadable) and whether it has a
-    Transfer-Encoding."""
+    """The request's Content-Length (None: absent or unreadable), and whether a body is
+    announced at all (a Content-Length, readable or not, or a Transfer-Encoding): an
+    unreadable length is counted as it arrives, as a chunked body is."""
     length: int | None = None
-    chunked = False
+    announced = False
     for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                length = int(value)
-            except ValueError:
-                length = None
-        elif name == b"transfer-encoding":
-            chunked = True
-    return length, chunked
+        if name in (b"content-length", b"transfer-encoding"):
+            announced = True
+            if name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = None
+    return length, announced
 
 
 @dataclass
