@@ -93,8 +93,23 @@ def make_engines(settings: Settings, *, loop: bool = True) -> Engines:
     def _connect(dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> Any:
         return _connect_or_operational_error(dialect, connect_args)
 
+    @event.listens_for(on_loop.sync_engine, "connect")
+    def _json_by_orjson(dbapi_connection: Any, _record: Any) -> None:
+        # After the dialect's own codecs (its listener comes first): JSON read as text and
+        # parsed by orjson itself, where the dialect's reads it as bytes and decodes each in
+        # a Python function before its parser (16,000 instructions a model row against 6,000).
+        dbapi_connection.run_async(_orjson_codecs)
+
     _ping_when_idle(on_loop.sync_engine, IDLE_PING_S)
     return Engines(writes=writes, reads=pooled, loop=on_loop)
+
+
+async def _orjson_codecs(connection: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        # Parameters arrive as JSON text already (SQLAlchemy's bind processor).
+        await connection.set_type_codec(
+            name, encoder=str, decoder=orjson.loads, schema="pg_catalog", format="text"
+        )
 
 
 def make_engine(settings: Settings) -> Engine:

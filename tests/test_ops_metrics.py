@@ -3,10 +3,16 @@ the connection pool and the build."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from fastapi.testclient import TestClient
+from opentelemetry import trace
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import __version__
+from app.config import Settings
+from app.main import create_app
 
 
 def scrape(client: TestClient) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -79,3 +85,32 @@ def test_metrics_stay_out_of_the_api_document(client: TestClient) -> None:
     scrape(client)
     handlers = {s["handler"] for s, _ in scrape(client).get("http_requests_total", [])}
     assert "/metrics" not in handlers
+
+
+class _RecordingTracerProvider(trace.TracerProvider):
+    """A configured provider (not one of the API's deferred ones) that counts its spans."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        provider = self
+
+        class Tracer(trace.NoOpTracer):
+            def start_span(self, name: str, *args: Any, **kwargs: Any) -> trace.Span:
+                provider.started.append(name)
+                return trace.INVALID_SPAN
+
+        return Tracer()
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_opentelemetry_spans_only_when_enabled(
+    seeded_url: str, monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    provider = _RecordingTracerProvider()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    settings = Settings(database_url=seeded_url, opentelemetry=enabled)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/v1/models/deepseek-r1").status_code == 200
+    assert bool(provider.started) is enabled

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import logging.config
+import os
 import re
 import time
 import traceback
-import uuid
 from contextvars import ContextVar
 from typing import Any
 
@@ -123,7 +123,8 @@ def _request_id(scope: Scope) -> str:
             if _CLIENT_ID.match(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    # 128 random bits, as uuid4 has (less its 6 fixed ones), without making a UUID object.
+    return os.urandom(16).hex()
 
 
 class RequestContextMiddleware:
@@ -167,12 +168,14 @@ class RequestContextMiddleware:
 
 
 def _log_request(scope: Scope, status: int, seconds: float, request_id: str) -> None:
+    # A 500 is a bug; a 503 is the database (logged once more by its handler); the rest is normal.
+    level = logging.ERROR if status == 500 else logging.WARNING if status > 500 else logging.INFO
+    if not access_log.isEnabledFor(level):
+        return  # not even its fields: LOG_LEVEL=warning on a busy server
     route = scope.get("route")
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     client = scope.get("client")
     duration_ms = round(seconds * 1000, 2)
-    # A 500 is a bug; a 503 is the database (logged once more by its handler); the rest is normal.
-    level = logging.ERROR if status == 500 else logging.WARNING if status > 500 else logging.INFO
     access_log.log(
         level,
         "%s %s %d %.1fms",
