@@ -18,7 +18,8 @@ from app import db, reads
 from app.config import Settings
 from app.db import SessionDep, loop_session, on_the_loop
 from app.main import create_app
-from app.ops.limits import BodySizeLimitMiddleware, TokenBuckets
+from app.ops.edge import BodyMiddleware
+from app.ops.limits import TokenBuckets
 from app.reads import read_rows
 
 PROBLEM = "application/problem+json"
@@ -164,7 +165,8 @@ def test_a_body_not_announced_by_its_headers_is_still_counted(
         "root_path": "",
         "app": None,
     }
-    asyncio.run(BodySizeLimitMiddleware(app, max_bytes=1000)(scope, receive, send))
+    limited = BodyMiddleware(app, max_bytes=1000, minimum_size=1000, compresslevel=6)
+    asyncio.run(limited(scope, receive, send))
     status = sent[0]["status"]
     if reaches_the_app:
         # what a server gives for such a request's body is the app's to read, unrefused

@@ -50,6 +50,14 @@ def test_errors_are_counted_under_their_status(client: TestClient) -> None:
     assert value(scrape(client), "http_requests_total", **labels) == before + 1
 
 
+def test_head_is_counted_as_head_under_its_route(client: TestClient) -> None:
+    # answered as its GET (app.ops.edge), but measured as the HEAD it was, by route template
+    labels = {"handler": "/v1/models/{id}", "method": "HEAD", "status": "200"}
+    before = value(scrape(client), "http_requests_total", **labels)
+    assert client.head("/v1/models/deepseek-r1").status_code == 200
+    assert value(scrape(client), "http_requests_total", **labels) == before + 1
+
+
 def test_latency_histogram_per_route_and_status(client: TestClient) -> None:
     assert client.get("/v1/organizations", params={"limit": 2}).status_code == 200
     samples = scrape(client)

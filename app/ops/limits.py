@@ -18,61 +18,47 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
-class BodySizeLimitMiddleware:
-    """413 for a body over `max_bytes`, whatever the path or method.
+async def body_within_limit(scope: Scope, receive: Receive, max_bytes: int) -> Receive | None:
+    """The `receive` to give the app, or None when the request body is over `max_bytes`.
 
     A declared Content-Length is checked at once (the server holds the body to it). A body
     without one (chunked) is read here, counting, up to the limit and then replayed to the app,
     so an oversized stream is refused before any route sees it.
     """
+    declared, announced = _body_headers(scope)
+    if declared is not None:
+        return receive if declared <= max_bytes else None
+    if not announced and scope.get("http_version") in _FRAMED_BY_HEADERS:
+        # HTTP/1.x: no Content-Length and no Transfer-Encoding is no body (RFC 9112 6.3), as
+        # every GET: nothing to count, nor to replay.
+        return receive
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
+    buffered: list[Message] = []
+    total = 0
+    while True:
+        message = await receive()
+        buffered.append(message)
+        if message["type"] != "http.request":
+            break  # the client went away; the app will see it
+        total += len(message.get("body", b""))
+        if total > max_bytes:
+            return None
+        if not message.get("more_body", False):
+            break
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared, announced = _body_headers(scope)
-        if declared is not None:
-            if declared > self.max_bytes:
-                await self._refuse(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
-            return
-        if not announced and scope.get("http_version") in _FRAMED_BY_HEADERS:
-            # HTTP/1.x: no Content-Length and no Transfer-Encoding is no body (RFC 9112
-            # 6.3), as every GET: nothing to count, nor to replay.
-            await self.app(scope, receive, send)
-            return
+    async def replay() -> Message:
+        return buffered.pop(0) if buffered else await receive()
 
-        buffered: list[Message] = []
-        total = 0
-        while True:
-            message = await receive()
-            buffered.append(message)
-            if message["type"] != "http.request":
-                break  # the client went away; the app will see it
-            total += len(message.get("body", b""))
-            if total > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
+    return replay
 
-        async def replay() -> Message:
-            return buffered.pop(0) if buffered else await receive()
 
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(
-            Request(scope),
-            413,
-            f"The request body is larger than the {self.max_bytes} bytes this API accepts.",
-        )
-        await response(scope, receive, send)
+async def refuse_body(scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+    response = problem(
+        Request(scope),
+        413,
+        f"The request body is larger than the {max_bytes} bytes this API accepts.",
+    )
+    await response(scope, receive, send)
 
 
 # The HTTP versions whose request bodies are announced by their headers (HTTP/2's are not).

@@ -10,18 +10,14 @@ import logging
 import logging.config
 import random
 import re
-import time
 import traceback
 from contextvars import ContextVar
 from typing import Any
 
 import orjson
-from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.config import Settings
-from app.errors import problem
 
 access_log = logging.getLogger("aifacts.access")
 
@@ -116,7 +112,8 @@ def configure_logging(settings: Settings) -> None:
     logging.config.dictConfig(log_config(settings))
 
 
-def _request_id(scope: Scope) -> str:
+def request_id_of(scope: Scope) -> str:
+    """The client's X-Request-ID when it is short and printable, else a new one."""
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate: str = value.decode("latin-1")
@@ -128,52 +125,12 @@ def _request_id(scope: Scope) -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-class RequestContextMiddleware:
-    """Request id in and out, one access line per request, and a problem+json 500 (with the
-    id) when something below raised before answering."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = _request_id(scope)
-        request_id_var.set(request_id)
-        start = time.perf_counter()
-        # Stays 499 (nginx's "client closed request") only when nothing was answered and
-        # nothing raised: the client went away first (e.g. in the middle of a stream).
-        status = 499
-        started = False
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, started
-            if message["type"] == "http.response.start":
-                started = True
-                status = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            if not started:
-                # Rendered here so the client still gets problem+json, its request id and the
-                # security headers; re-raised so the server error handler logs the traceback.
-                response = problem(Request(scope), 500, "An unexpected error occurred.")
-                await response(scope, receive, send_with_id)
-            raise
-        finally:
-            _log_request(scope, status, time.perf_counter() - start, request_id)
-
-
-def _log_request(scope: Scope, status: int, seconds: float, request_id: str) -> None:
+def log_request(scope: Scope, route: Any, status: int, seconds: float, request_id: str) -> None:
+    """The request's access line; `route`: the one the router matched, if any."""
     # A 500 is a bug; a 503 is the database (logged once more by its handler); the rest is normal.
     level = logging.ERROR if status == 500 else logging.WARNING if status > 500 else logging.INFO
     if not access_log.isEnabledFor(level):
         return  # not even its fields: LOG_LEVEL=warning on a busy server
-    route = scope.get("route")
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     client = scope.get("client")
     duration_ms = round(seconds * 1000, 2)

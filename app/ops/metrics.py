@@ -9,8 +9,8 @@ when the numbers matter.
 from __future__ import annotations
 
 import platform
-import time
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import (
@@ -26,7 +26,6 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
 
@@ -70,16 +69,11 @@ class PoolCollector(Collector):
                 yield gauge
 
 
-class MetricsMiddleware:
-    """Requests and latency per route template, method and status.
+class RequestMetrics:
+    """Requests and latency per route template, method and status (`app.ops.edge` measures
+    each request but the scrapes of /metrics)."""
 
-    The route is the one the router matched (`scope["route"]`, set on the way back out), so
-    nothing is matched twice; paths that match no route share the handler label "none", so
-    scanners cannot grow the series. Scrapes of /metrics are not counted.
-    """
-
-    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
-        self.app = app
+    def __init__(self, registry: CollectorRegistry) -> None:
         labels = ("method", "status", "handler")
         self.requests = Counter("http_requests", "Requests answered.", labels, registry=registry)
         self.latency = Histogram(
@@ -89,35 +83,20 @@ class MetricsMiddleware:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        # Bounded: methods, statuses and route templates (unmatched paths are "none").
-        self._series: dict[tuple[str, int, str], tuple[Counter, Histogram]] = {}
+        # Bounded: methods, statuses and route templates (unmatched paths are "none", so
+        # scanners cannot grow the series).
+        self._series: dict[tuple[str, int, int], tuple[Counter, Histogram]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == METRICS_PATH:
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-        answered: float | None = None
-
-        async def send_measured(message: Message) -> None:
-            nonlocal status, answered
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                answered = time.perf_counter()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_measured)
-        finally:
-            route = scope.get("route")
+    def observe(self, method: str, status: int, route: Any, seconds: float) -> None:
+        """One request, answered by `route` (the router's match, or None)."""
+        # By the route's identity (routes do not hash); they live as long as the app.
+        key = (method, status, id(route))
+        series = self._series.get(key)
+        if series is None:
             handler = getattr(route, "path_format", None) or getattr(route, "path", None)
-            labels = (scope["method"], status, handler or "none")
-            series = self._series.get(labels)
-            if series is None:
-                series = self._series[labels] = self._new_series(*labels)
-            series[0].inc()
-            series[1].observe((answered or time.perf_counter()) - start)
+            series = self._series[key] = self._new_series(method, status, handler or "none")
+        series[0].inc()
+        series[1].observe(seconds)
 
     def _new_series(self, method: str, status: int, handler: str) -> tuple[Counter, Histogram]:
         # `labels()` validates and locks on every call; a series, once made, is kept here.
@@ -151,7 +130,8 @@ class ResponseCacheCollector(Collector):
         )
 
 
-def install_metrics(app: FastAPI) -> None:
+def install_metrics(app: FastAPI) -> RequestMetrics:
+    """The app's registry and its /metrics route; the requests' metrics to be observed."""
     # The *_created series double the output and no dashboard reads them (process-wide switch).
     disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = CollectorRegistry()
@@ -162,9 +142,11 @@ def install_metrics(app: FastAPI) -> None:
     registry.register(PoolCollector(app))
     registry.register(ResponseCacheCollector(app))
 
-    app.add_middleware(MetricsMiddleware, registry=registry)
+    measured = RequestMetrics(registry)
 
     # Not in the OpenAPI document: it is for the scraper, and it is not JSON.
     @app.get(METRICS_PATH, include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return measured

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from fastapi import FastAPI
-from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The API answers JSON only: nothing may load from it, frame it or run in it.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -39,30 +35,9 @@ def _encoded(headers: dict[str, str]) -> tuple[tuple[bytes, bytes], ...]:
     return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
 
 
-_API_HEADERS = _encoded({**COMMON_HEADERS, "Content-Security-Policy": API_CSP})
-_DOCS_HEADERS = _encoded({**COMMON_HEADERS, "Content-Security-Policy": DOCS_CSP})
-
-
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, docs_paths: Collection[str]) -> None:
-        self.app = app
-        self.docs_paths = frozenset(docs_paths)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        added = _DOCS_HEADERS if scope["path"] in self.docs_paths else _API_HEADERS
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # Each header the response does not set already (one pass over its headers).
-                headers = MutableHeaders(scope=message).raw
-                present = {name for name, _ in headers}
-                headers.extend(header for header in added if header[0] not in present)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+# Added to every answer that does not set them itself (`app.ops.edge`).
+API_HEADERS = _encoded({**COMMON_HEADERS, "Content-Security-Policy": API_CSP})
+DOCS_HEADERS = _encoded({**COMMON_HEADERS, "Content-Security-Policy": DOCS_CSP})
 
 
 def docs_paths(app: FastAPI) -> list[str]:
