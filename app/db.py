@@ -385,13 +385,17 @@ async def on_the_loop(
     """
     if turns is None:
         return await greenlet_spawn(_step_through, coroutine)
-    try:
-        async with asyncio.timeout(wait_s):
-            await turns.acquire()
-    except TimeoutError:
-        coroutine.close()
-        # As the pool answers when no connection comes free in time: 503, try again.
-        raise PoolTimeoutError(f"no turn on the event loop's pool within {wait_s} s") from None
+    if not turns.locked():
+        # A free turn is taken at once, without waiting: no timer to arm and cancel.
+        await turns.acquire()
+    else:
+        try:
+            async with asyncio.timeout(wait_s):
+                await turns.acquire()
+        except TimeoutError:
+            coroutine.close()
+            # As the pool answers when no connection comes free in time: 503, try again.
+            raise PoolTimeoutError(f"no turn on the event loop's pool within {wait_s} s") from None
     try:
         return await greenlet_spawn(_step_through, coroutine)
     finally:

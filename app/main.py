@@ -9,10 +9,13 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
+from fastapi._body_limit import AppBodyLimitMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp
 
 from app import __version__
 from app.ai_models.router import router as models_router
@@ -126,8 +129,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ready"}
 
     install_ops(app, settings)
+    idle: tuple[type, ...] = () if settings.opentelemetry else (ExceptionTelemetryMiddleware,)
+    if app.max_body_size is None:
+        idle += (AppBodyLimitMiddleware,)
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: _without(idle, build_stack())  # type: ignore[method-assign]
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _without(idle: tuple[type, ...], stack: ASGIApp) -> ASGIApp:
+    """FastAPI's middleware stack without the layers that do nothing in this app, each a
+    coroutine every request went through: its request-body limit (the app's own is
+    `app.ops.edge.BodyMiddleware`, FastAPI's is unset and holds the app it wraps as it is)
+    and, with OpenTelemetry off, the recorder of exceptions for its spans."""
+    layer: Any = stack
+    inner: Any = getattr(layer, "app", None)
+    while inner is not None:
+        if type(inner) in idle:
+            layer.app = inner.app
+        else:
+            layer = inner
+        inner = getattr(layer, "app", None)
+    return stack
 
 
 _ITEM_SCHEMAS = (
