@@ -1,8 +1,8 @@
 """The two layers around the app that every request crosses, each in one pass.
 
-Each concern was a middleware of its own: six coroutines and five `send` wrappers a request,
-~145,000 instructions of a ~1.2 M list (callgrind). Here they are two, because the optional
-layers (CORS, rate limit, response cache) sit between them when enabled:
+Each concern was a middleware of its own: six coroutines and five `send` wrappers a request.
+As two, a list costs 3% fewer instructions (1.157 M against 1.121 M, callgrind). Two, not
+one, because the optional layers (CORS, rate limit, response cache) sit between them:
 
 - `EdgeMiddleware`, outermost: request id, security headers, metrics, the access line, the
   500 for an error raised before answering, and HEAD answered as GET;
