@@ -1348,7 +1348,7 @@ class PostgresSink(Sink):
         url: str,
         log: Callable[[str], None],
         *,
-        kept: Callable[[str, str], bool] = lambda _table, _definition: False,
+        kept: Callable[[str, str], bool],
     ) -> None:
         """`kept(table, definition)`: an index left in place through the load, maintained
         row by row by the COPY, instead of dropped and rebuilt after it (see `keep_small`)."""
