@@ -43,6 +43,50 @@ def test_migrations_match_the_table_classes(empty_engine: Engine) -> None:
     assert diff == []
 
 
+def test_sorted_text_is_bytewise_on_postgresql(empty_engine: Engine) -> None:
+    """Ids, references and sorted fields compare by code point whatever the database's
+    collation (migration 0010): each column the table classes collate "C" is so in the
+    database, as is the value of each as_of index on a text field, which neither
+    compare_metadata nor reflection sees."""
+    if empty_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite compares text bytewise by itself")
+    wanted = {
+        (table.name, column.name)
+        for table in metadata.tables.values()
+        for column in table.columns
+        if getattr(column.type.dialect_impl(empty_engine.dialect), "collation", None) == "C"
+    }
+    assert ("ai_models", "name") in wanted
+    assert ("revisions", "entity_id") in wanted
+    with empty_engine.connect() as conn:
+        collated = {
+            (str(table), str(column))
+            for table, column in conn.execute(
+                text(
+                    "SELECT c.relname, a.attname FROM pg_attribute a"
+                    " JOIN pg_class c ON c.oid = a.attrelid"
+                    " JOIN pg_collation k ON k.oid = a.attcollation"
+                    " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
+                    " AND k.collname = 'C'"
+                )
+            )
+        }
+        as_of: dict[str, str] = dict(
+            conn.execute(
+                text(
+                    "SELECT c.relname, coalesce(k.collname, '-') FROM pg_index i"
+                    " JOIN pg_class c ON c.oid = i.indexrelid"
+                    " LEFT JOIN pg_collation k ON k.oid = i.indcollation[0]"
+                    " WHERE i.indrelid = 'revisions'::regclass AND c.relname ~ '_(id|desc)$'"
+                    " AND pg_get_indexdef(i.indexrelid, 1, true) NOT LIKE '%::numeric%'"
+                )
+            ).all()
+        )
+    assert collated == wanted
+    assert len(as_of) == 40
+    assert set(as_of.values()) == {"C"}, as_of
+
+
 def test_downgrade_to_base_then_upgrade_again(empty_engine: Engine) -> None:
     assert set(inspect(empty_engine).get_table_names()) >= TABLES
     downgrade(empty_engine, "base")

@@ -359,9 +359,10 @@ _FIELD = re.compile(r"[a-z_]+")
 
 class StateValue(ColumnElement[Any]):
     """A field of a revision's state as the as_of indexes hold it, null when absent or null:
-    on PostgreSQL the text (`->>`), or for a number field its numeric value (the columns the
-    states come from hold integers); on SQLite `json_extract`, which keeps a JSON number a
-    number. Queries compare and order by this same expression, so that they use the indexes.
+    on PostgreSQL the text (`->>`, collated "C" as the columns it comes from, migration 0010)
+    or, for a number field, its numeric value (those columns hold integers); on SQLite
+    `json_extract`, which keeps a JSON number a number. Queries compare and order by this
+    same expression, so that they use the indexes.
     """
 
     inherit_cache = True
@@ -369,13 +370,19 @@ class StateValue(ColumnElement[Any]):
         ("state", InternalTraversal.dp_clauseelement),
         ("field", InternalTraversal.dp_string),
         ("number", InternalTraversal.dp_boolean),
+        ("collated", InternalTraversal.dp_boolean),
     ]
 
-    def __init__(self, state: ColumnElement[Any], field: str, number: bool) -> None:
+    def __init__(
+        self, state: ColumnElement[Any], field: str, number: bool, *, collated: bool = True
+    ) -> None:
         assert _FIELD.fullmatch(field), field
         self.state = state
         self.field = field
         self.number = number
+        # False only in the metadata's copy of the indexes: PostgreSQL reflects an index's
+        # expression without its collation (tests/test_migrations.py checks that).
+        self.collated = collated
         self.type = BigInteger() if number else Text()
 
 
@@ -387,7 +394,9 @@ def _json_extract(element: StateValue, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(StateValue, "postgresql")
 def _arrow(element: StateValue, compiler: SQLCompiler, **kw: Any) -> str:
     text = f"({compiler.process(element.state, **kw)} ->> '{element.field}')"
-    return f"({text}::numeric)" if element.number else text
+    if element.number:
+        return f"({text}::numeric)"
+    return f'({text} COLLATE "C")' if element.collated else text
 
 
 # entity type -> the fields its as_of lists sort by (besides id), each with whether it holds
@@ -436,7 +445,7 @@ def _as_of_indexes() -> None:
         fields = [(name, number, True) for name, number in sorted_fields]
         fields += [(name, False, False) for name in AS_OF_FILTERED.get(entity, ())]
         for name, number, both in fields:
-            value = StateValue(c.state, name, number)
+            value = StateValue(c.state, name, number, collated=False)
             kw: dict[str, Any] = {"postgresql_where": where, "sqlite_where": where}
             Index(f"ix_revisions_{entity}_{name}_id", value, c.entity_id, **kw)
             if both:

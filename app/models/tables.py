@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
 from app.models.base import metadata
@@ -32,6 +33,12 @@ def _revision() -> Column[int]:
     return Column(Integer, nullable=False, server_default="1")
 
 
+def _bytewise(length: int | None = None) -> TypeEngine[str]:
+    """Text compared by code point on PostgreSQL too, as SQLite compares it, whatever the
+    database's collation: ids, references and the sorted fields (migration 0010)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 def _fk(
     target: str, *, nullable: bool = True, ondelete: str = "RESTRICT", index: bool = True
 ) -> Column[str]:
@@ -41,10 +48,10 @@ def _fk(
 class Document(SQLModel, table=True):
     __tablename__ = "documents"
 
-    id: str = Field(primary_key=True, max_length=100)
-    title: str
+    id: str = Field(primary_key=True, sa_type=_bytewise(100))
+    title: str = Field(sa_type=_bytewise())
     publisher: str | None = None
-    language: str = Field(max_length=8)
+    language: str = Field(sa_type=_bytewise(8))
     url: str | None = None
     published_on: dt.date | None = None
     sha256: str = Field(max_length=64, unique=True)
@@ -58,12 +65,12 @@ class Document(SQLModel, table=True):
 class Organization(SQLModel, table=True):
     __tablename__ = "organizations"
 
-    id: str = Field(primary_key=True, max_length=100)
-    name: str
+    id: str = Field(primary_key=True, sa_type=_bytewise(100))
+    name: str = Field(sa_type=_bytewise())
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    kind: str = Field(max_length=32)
-    country: str | None = Field(default=None, max_length=2)
-    city: str | None = None
+    kind: str = Field(sa_type=_bytewise(32))
+    country: str | None = Field(default=None, sa_type=_bytewise(2))
+    city: str | None = Field(default=None, sa_type=_bytewise())
     parent_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
     description: str | None = None
     disputed: bool = False
@@ -74,8 +81,8 @@ class Organization(SQLModel, table=True):
 class AIModel(SQLModel, table=True):
     __tablename__ = "ai_models"
 
-    id: str = Field(primary_key=True, max_length=100)
-    name: str
+    id: str = Field(primary_key=True, sa_type=_bytewise(100))
+    name: str = Field(sa_type=_bytewise())
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     developer_id: str | None = Field(default=None, sa_column=_fk("organizations.id", index=False))
     parameters: int | None = Field(default=None, sa_column=Column(BigInteger))
@@ -94,8 +101,8 @@ class AIModel(SQLModel, table=True):
 class Chip(SQLModel, table=True):
     __tablename__ = "chips"
 
-    id: str = Field(primary_key=True, max_length=100)
-    name: str
+    id: str = Field(primary_key=True, sa_type=_bytewise(100))
+    name: str = Field(sa_type=_bytewise())
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     vendor_id: str | None = Field(default=None, sa_column=_fk("organizations.id", index=False))
     description: str | None = None
@@ -107,11 +114,11 @@ class Chip(SQLModel, table=True):
 class ChipSupport(SQLModel, table=True):
     __tablename__ = "chip_support"
 
-    id: str = Field(primary_key=True, max_length=100)
+    id: str = Field(primary_key=True, sa_type=_bytewise(100))
     model_id: str = Field(sa_column=_fk("ai_models.id", nullable=False, index=False))
     chip_id: str | None = Field(default=None, sa_column=_fk("chips.id", index=False))
     vendor_id: str | None = Field(default=None, sa_column=_fk("organizations.id", index=False))
-    relation: str = Field(max_length=32)
+    relation: str = Field(sa_type=_bytewise(32))
     announced_on: dt.date | None = None
     announced_on_precision: str | None = Field(default=None, max_length=8)
     description: str | None = None
@@ -122,9 +129,9 @@ class ChipSupport(SQLModel, table=True):
 class Investment(SQLModel, table=True):
     __tablename__ = "investments"
 
-    id: str = Field(primary_key=True, max_length=100)
-    name: str
-    kind: str = Field(max_length=32, index=True)
+    id: str = Field(primary_key=True, sa_type=_bytewise(100))
+    name: str = Field(sa_type=_bytewise())
+    kind: str = Field(sa_type=_bytewise(32), index=True)
     recipient_id: str | None = Field(default=None, sa_column=_fk("organizations.id"))
     amount_usd_min: int | None = Field(default=None, sa_column=Column(BigInteger))
     amount_usd_max: int | None = Field(default=None, sa_column=Column(BigInteger))
@@ -134,7 +141,7 @@ class Investment(SQLModel, table=True):
     announced_on_precision: str | None = Field(default=None, max_length=8)
     period: str | None = None
     purpose: str | None = None
-    status: str = Field(max_length=32, index=True)
+    status: str = Field(sa_type=_bytewise(32), index=True)
     description: str | None = None
     disputed: bool = False
     revision: int = Field(default=1, sa_column=_revision())
@@ -165,11 +172,11 @@ class Citation(SQLModel, table=True):
     """A verbatim quote supporting (or disputing) one fact or one of its fields."""
 
     __tablename__ = "citations"
-    __table_args__ = (Index("ix_citations_entity", "entity_type", "entity_id", "position"),)
+    __table_args__ = (Index("ix_citations_entity", "entity_id", "entity_type", "position"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    entity_type: str = Field(max_length=32)
-    entity_id: str = Field(max_length=100)
+    entity_type: str = Field(sa_type=_bytewise(32))
+    entity_id: str = Field(sa_type=_bytewise(100))
     position: int = 0
     document_id: str = Field(sa_column=_fk("documents.id", nullable=False))
     quote: str = Field(sa_column=Column(Text, nullable=False))
@@ -181,9 +188,8 @@ class Citation(SQLModel, table=True):
     note: str | None = None
 
 
-# Compared byte-wise on PostgreSQL too (as SQLite does), so that a range `key >= 'abc' AND
-# key < 'abd'` is exactly "starts with abc" and sorts the same on both databases.
-SEARCH_KEY = String(200).with_variant(String(200, collation="C"), "postgresql")
+# Bytewise, so that a range `key >= 'abc' AND key < 'abd'` is exactly "starts with abc".
+SEARCH_KEY = _bytewise(200)
 
 
 class SearchName(SQLModel, table=True):
@@ -195,11 +201,11 @@ class SearchName(SQLModel, table=True):
     """
 
     __tablename__ = "search_names"
-    __table_args__ = (Index("ix_search_names_entity", "entity_type", "entity_id"),)
+    __table_args__ = (Index("ix_search_names_entity", "entity_id", "entity_type"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    entity_type: str = Field(max_length=32)
-    entity_id: str = Field(max_length=100)
+    entity_type: str = Field(sa_type=_bytewise(32))
+    entity_id: str = Field(sa_type=_bytewise(100))
     name: str  # as written
     is_primary: bool = False  # the item's name (else an alias)
     word: int = 0
@@ -228,13 +234,13 @@ class Revision(SQLModel, table=True):
 
     __tablename__ = "revisions"
     __table_args__ = (
-        Index("ix_revisions_entity", "entity_type", "entity_id", "revision"),
+        Index("ix_revisions_entity", "entity_id", "entity_type", "revision"),
         Index("ix_revisions_recorded_at", "recorded_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    entity_type: str = Field(max_length=32)
-    entity_id: str = Field(max_length=100)
+    entity_type: str = Field(sa_type=_bytewise(32))
+    entity_id: str = Field(sa_type=_bytewise(100))
     revision: int
     action: str = Field(max_length=16)  # create | update | delete
     actor: str = Field(max_length=100)
