@@ -36,14 +36,15 @@ class DatabaseFactory:
         self.tmp = tmp
         self.created: list[str] = []
 
-    def new_url(self, backend: str) -> str:
+    def new_url(self, backend: str, *, options: str = "") -> str:
+        """A new empty database; on PostgreSQL, `options` of its CREATE DATABASE."""
         name = f"aifacts_test_{uuid.uuid4().hex[:12]}"
         if backend == "sqlite":
             return f"sqlite:///{self.tmp / name}.db"
         assert PG_ADMIN_URL
         admin = create_engine(normalize_database_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" {options}'))
         admin.dispose()
         self.created.append(name)
         url = make_url(normalize_database_url(PG_ADMIN_URL)).set(database=name)

@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
 from app.db import make_engine
+from app.main import create_app
 from app.migrate import downgrade, upgrade
 from app.models import metadata
 from app.search.ddl import include_name, include_object
@@ -47,7 +49,7 @@ def test_sorted_text_is_bytewise_on_postgresql(empty_engine: Engine) -> None:
     """Ids, references and sorted fields compare by code point whatever the database's
     collation (migration 0010): each column the table classes collate "C" is so in the
     database, as is the value of each as_of index on a text field, which neither
-    compare_metadata nor reflection sees."""
+    compare_metadata nor reflection sees; the as_of indexes on numbers read bigints."""
     if empty_engine.dialect.name != "postgresql":
         pytest.skip("SQLite compares text bytewise by itself")
     wanted = {
@@ -71,20 +73,62 @@ def test_sorted_text_is_bytewise_on_postgresql(empty_engine: Engine) -> None:
                 )
             )
         }
-        as_of: dict[str, str] = dict(
-            conn.execute(
+        as_of = {
+            str(name): (str(value), str(collation))
+            for name, value, collation in conn.execute(
                 text(
-                    "SELECT c.relname, coalesce(k.collname, '-') FROM pg_index i"
+                    "SELECT c.relname, pg_get_indexdef(i.indexrelid, 1, true),"
+                    " coalesce(k.collname, '-') FROM pg_index i"
                     " JOIN pg_class c ON c.oid = i.indexrelid"
                     " LEFT JOIN pg_collation k ON k.oid = i.indcollation[0]"
                     " WHERE i.indrelid = 'revisions'::regclass AND c.relname ~ '_(id|desc)$'"
-                    " AND pg_get_indexdef(i.indexrelid, 1, true) NOT LIKE '%::numeric%'"
                 )
-            ).all()
-        )
+            )
+        }
     assert collated == wanted
-    assert len(as_of) == 40
-    assert set(as_of.values()) == {"C"}, as_of
+    numbers = {name for name, (value, _) in as_of.items() if "::bigint" in value}
+    assert len(numbers) == 8  # parameters, active_parameters, amount_usd_min/max, both ways
+    assert len(as_of) == 48
+    assert {as_of[name][1] for name in as_of.keys() - numbers} == {"C"}, as_of
+
+
+def test_names_sort_by_code_point_in_a_database_of_another_locale(
+    databases: DatabaseFactory, backend: str
+) -> None:
+    """A database whose own collation is linguistic (ICU's en-US: `alpha` before `Beta`)
+    still serves `sort=name` in code point order, as SQLite does."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one collation")
+    icu = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+    engine = make_engine(Settings(database_url=databases.new_url(backend, options=icu)))
+    names = ["Zeta", "alpha", "Éclair", "eclair", "Beta", "zeta"]
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            linguistic = conn.execute(
+                text("SELECT array_agg(n ORDER BY n) FROM unnest(CAST(:names AS text[])) n"),
+                {"names": names},
+            ).scalar_one()
+            assert linguistic != sorted(names)  # the database's own order is another
+            for number, name in enumerate(names):
+                conn.execute(
+                    text(
+                        "INSERT INTO organizations (id, name, aliases, kind, disputed,"
+                        " search_text) VALUES (:id, :name, '[]', 'lab', false, '')"
+                    ),
+                    {"id": f"org-{number}", "name": name},
+                )
+        settings = Settings(
+            database_url=engine.url.render_as_string(hide_password=False),
+            response_cache_enabled=False,
+        )
+        with TestClient(create_app(settings)) as client:
+            ascending = client.get("/v1/organizations", params={"sort": "name"}).json()
+            descending = client.get("/v1/organizations", params={"sort": "-name"}).json()
+    finally:
+        engine.dispose()
+    assert [o["name"] for o in ascending["data"]] == sorted(names)
+    assert [o["name"] for o in descending["data"]] == sorted(names, reverse=True)
 
 
 def test_downgrade_to_base_then_upgrade_again(empty_engine: Engine) -> None:

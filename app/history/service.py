@@ -360,7 +360,7 @@ _FIELD = re.compile(r"[a-z_]+")
 class StateValue(ColumnElement[Any]):
     """A field of a revision's state as the as_of indexes hold it, null when absent or null:
     on PostgreSQL the text (`->>`, collated "C" as the columns it comes from, migration 0010)
-    or, for a number field, its numeric value (those columns hold integers); on SQLite
+    or, for a number field, its value as a bigint (those columns are bigint); on SQLite
     `json_extract`, which keeps a JSON number a number. Queries compare and order by this
     same expression, so that they use the indexes.
     """
@@ -395,7 +395,7 @@ def _json_extract(element: StateValue, compiler: SQLCompiler, **kw: Any) -> str:
 def _arrow(element: StateValue, compiler: SQLCompiler, **kw: Any) -> str:
     text = f"({compiler.process(element.state, **kw)} ->> '{element.field}')"
     if element.number:
-        return f"({text}::numeric)"
+        return f"({text}::bigint)"
     return f'({text} COLLATE "C")' if element.collated else text
 
 
