@@ -108,7 +108,7 @@ AS_OF: dict[str, tuple[tuple[str, bool], ...]] = {
 AS_OF_FILTERED = (("organization", "parent_id"), ("investment", "recipient_id"))
 # Migration 0007's statistics on the number values (those on text values stay as they are:
 # the planner looks through a COLLATE to the expression).
-NUMBERS = ("parameters", "active_parameters", "amount_usd_min", "amount_usd_max")
+NUMBERS = tuple(dict.fromkeys(f for fields in AS_OF.values() for f, number in fields if number))
 
 
 def _as_of_indexes() -> list[tuple[str, str, str, bool, bool]]:
