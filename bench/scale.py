@@ -27,6 +27,7 @@ import bisect
 import datetime as dt
 import hashlib
 import itertools
+import math
 import multiprocessing
 import os
 import queue
@@ -50,6 +51,7 @@ from sqlalchemy.engine import make_url
 
 from app.config import normalize_database_url
 from app.curation.service import slugify
+from app.history.service import PARTITIONS
 from app.migrate import upgrade
 from app.text import KEY_MAX, KEY_WORDS, fold, trigram_text
 
@@ -178,6 +180,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("grams", "s"),
     ),
     "revisions": (
+        ("id", "i"),
         ("entity_type", "s"),
         ("entity_id", "s"),
         ("revision", "i"),
@@ -190,10 +193,14 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("state", "j"),
     ),
 }
-# Load order: every reference points at a table before it. The ids of citations, search
-# names and revisions are left to their sequences: the rows are written in a fixed order, so
-# the ids are the same from run to run, however the chunks were made.
+# Load order: every reference points at a table before it. The ids of citations and search
+# names are left to their sequences: the rows are written in a fixed order, so the ids are
+# the same from run to run, however the chunks were made. A revision's id is its item's
+# place in the load order (one revision each), as its sequence would give it: on PostgreSQL
+# each entity type's revisions go to their own partition, all loaded at once.
 TABLES = tuple(COLUMNS)
+# PostgreSQL: partitioned table -> entity type -> partition (migration 0011).
+PARTITIONED: dict[str, dict[str, str]] = {"revisions": PARTITIONS}
 Row = tuple[Any, ...]
 
 
@@ -663,8 +670,8 @@ class Generator:
         hours, seconds = divmod(seconds, 3600)
         at = f"{RECORDED_AT} {hours:02d}:{seconds // 60:02d}:{seconds % 60:02d}.{micro:06d}"
         batch["revisions"].append(
-            (entity_type, entity_id, 1, "create", ACTOR, at, None, _json(diff), _json(given),
-             _json(state))
+            (self.item + 1, entity_type, entity_id, 1, "create", ACTOR, at, None, _json(diff),
+             _json(given), _json(state))
         )  # fmt: skip
 
     # collections --------------------------------------------------------------------------
@@ -1109,15 +1116,18 @@ class Generator:
     def collections(self) -> list[Collection]:
         c = self.counts
         return [
-            Collection("documents", "documents", "documents", c.documents, parallel=False),
+            Collection("documents", "documents", "documents", "document", c.documents, False),
             Collection(
-                "organizations", "organizations", "organizations", c.organizations, parallel=False
+                "organizations", "organizations", "organizations", "organization",
+                c.organizations, False,
             ),
-            Collection("chips", "chips", "chips", c.chips, parallel=False),
-            Collection("models", "models", "ai_models", c.models),
-            Collection("chip_support", "chip support", "chip_support", c.chip_support),
-            Collection("investments", "investments", "investments", c.investments),
-        ]
+            Collection("chips", "chips", "chips", "chip", c.chips, False),
+            Collection("models", "models", "ai_models", "model", c.models),
+            Collection(
+                "chip_support", "chip support", "chip_support", "chip_support", c.chip_support
+            ),
+            Collection("investments", "investments", "investments", "investment", c.investments),
+        ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -1125,6 +1135,7 @@ class Collection:
     method: str  # the Generator method making a chunk of it
     label: str
     table: str
+    entity_type: str  # of its revisions
     count: int
     # Made by worker processes; else by the main process, in order (the collections after
     # it refer to its items).
@@ -1234,6 +1245,10 @@ def _names_of(table: str) -> str:
 class Sink:
     """Where the rows go."""
 
+    def route(self, table: str, entity_type: str) -> str:
+        """Where the rows of `table` about items of `entity_type` are written."""
+        return table
+
     def write(self, table: str, rows: list[Row]) -> None:
         raise NotImplementedError
 
@@ -1257,12 +1272,23 @@ def _pg_conninfo(url: str) -> str:
 
 class _Builders:
     """Threads rebuilding loaded tables' indexes, each on its own connection, while the main
-    thread still generates and loads the other tables (psycopg waits without the GIL)."""
+    thread still generates and loads the other tables (psycopg waits without the GIL).
+
+    The largest first: of the jobs waiting, those of the largest table (a table's keys
+    before its other indexes, which would wait for their lock), then the widest index
+    (its definition's length standing for it), so that the last to finish start early and
+    the two threads end together (first come first served, the search names' widest index
+    began last and ran alone for 8 s of a 1,000,000-model fill)."""
 
     def __init__(self, conninfo: str, count: int, log: Callable[[str], None]) -> None:
         import psycopg
 
-        self.jobs: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        # (-table's bytes, 0 for keys, -definition's length, arrival, label, statement); a
+        # stop (no statement) sorts after every job.
+        self.jobs: queue.PriorityQueue[tuple[float, int, int, int, str, str]] = (
+            queue.PriorityQueue()
+        )
+        self.arrivals = itertools.count()
         self.errors: list[BaseException] = []
         self.log = log
         self.connections = [psycopg.connect(conninfo, autocommit=True) for _ in range(count)]
@@ -1276,8 +1302,10 @@ class _Builders:
             thread.start()
 
     def _run(self, connection: psycopg.Connection[Any]) -> None:
-        while (job := self.jobs.get()) is not None:
-            label, statement = job
+        while True:
+            *_, label, statement = self.jobs.get()
+            if not statement:  # the stop
+                return
             if self.errors:
                 continue
             started = time.perf_counter()
@@ -1288,8 +1316,10 @@ class _Builders:
                 continue
             self.log(f"{label}: {time.perf_counter() - started:.1f} s")
 
-    def add(self, label: str, statement: str) -> None:
-        self.jobs.put((label, statement))
+    def add(self, label: str, statement: str, *, size: int, key: bool) -> None:
+        """A job on a table of `size` bytes; `key`: it adds the table's keys."""
+        rank = (-size, 0 if key else 1, -len(statement), next(self.arrivals))
+        self.jobs.put((*rank, label, statement))
 
     def join(self, *, cancel: bool = False) -> None:
         if cancel:
@@ -1297,7 +1327,7 @@ class _Builders:
             for connection in self.connections:
                 connection.cancel_safe()
         for _ in self.threads:
-            self.jobs.put(None)
+            self.jobs.put((math.inf, 0, 0, next(self.arrivals), "stop", ""))
         for thread in self.threads:
             thread.join()
         for connection in self.connections:
@@ -1309,7 +1339,7 @@ class _Builders:
 class _Loader:
     """One table's connection and its COPY ... FREEZE, in a transaction that emptied it."""
 
-    def __init__(self, conninfo: str, table: str) -> None:
+    def __init__(self, conninfo: str, table: str, columns: str) -> None:
         import psycopg
         from psycopg.copy import QueuedLibpqWriter
 
@@ -1320,7 +1350,7 @@ class _Loader:
         # FREEZE needs the table emptied (or made) in the same transaction.
         self.connection.execute(f"TRUNCATE {table}")
         self.cursor = self.connection.cursor()
-        statement = f"COPY {table} ({_names_of(table)}) FROM STDIN (FREEZE)"
+        statement = f"COPY {table} ({columns}) FROM STDIN (FREEZE)"
         # A thread sends the data: the main thread goes on generating meanwhile.
         self.context = self.cursor.copy(statement, writer=QueuedLibpqWriter(self.cursor))
         self.copy = self.context.__enter__()
@@ -1338,23 +1368,17 @@ class _Loader:
 
 
 class PostgresSink(Sink):
-    """One connection per table: TRUNCATE and COPY ... FREEZE in its own transaction (the
-    rows are written frozen and all-visible, so nothing rewrites them on first read), the
-    server parsing every table's stream at once; each table's primary key and indexes are
-    rebuilt as soon as it is loaded, the foreign keys once every table is."""
+    """One connection per table (per partition of a partitioned one): TRUNCATE and COPY ...
+    FREEZE in its own transaction (the rows are written frozen and all-visible, so nothing
+    rewrites them on first read), the server parsing every table's stream at once; each
+    table's primary key and indexes are rebuilt as soon as it is loaded (a partition's own as
+    soon as its entity type is, those of a partitioned table once every partition is), the
+    foreign keys once every table is. A partitioned table's primary key stays through the
+    load, kept by the COPYs: added again, it would lock every partition at once."""
 
-    def __init__(
-        self,
-        url: str,
-        log: Callable[[str], None],
-        *,
-        kept: Callable[[str, str], bool],
-    ) -> None:
-        """`kept(table, definition)`: an index left in place through the load, maintained
-        row by row by the COPY, instead of dropped and rebuilt after it (see `keep_small`)."""
+    def __init__(self, url: str, log: Callable[[str], None]) -> None:
         import psycopg
 
-        self.kept = kept
         self.conninfo = _pg_conninfo(url)
         self.log = log
         self.main = psycopg.connect(self.conninfo, autocommit=True)
@@ -1362,7 +1386,11 @@ class PostgresSink(Sink):
         self.constraints: list[tuple[str, str, str, str]] = []
         self.indexes: dict[str, list[tuple[str, str]]] = {}
         self._save_and_drop()
-        self.loaders = {table: _Loader(self.conninfo, table) for table in TABLES}
+        self.loaders = {
+            target: _Loader(self.conninfo, target, _names_of(table))
+            for table in TABLES
+            for target in PARTITIONED.get(table, {table: table}).values()
+        }
         self.builders = _Builders(self.conninfo, 2, log)
 
     def _run(self, statement: str) -> list[tuple[Any, ...]]:
@@ -1372,25 +1400,27 @@ class PostgresSink(Sink):
     def _save_and_drop(self) -> None:
         """Keep the definitions of the tables' constraints and secondary indexes, then drop
         them (foreign keys first) and empty the tables."""
-        tables = "ARRAY[" + ", ".join(f"'{t}'::regclass" for t in TABLES) + "]"
+        names = [*TABLES, *(p for parts in PARTITIONED.values() for p in parts.values())]
+        tables = "ARRAY[" + ", ".join(f"'{t}'::regclass" for t in names) + "]"
+        # The partitions' parts of a partitioned table's keys and indexes go with them.
         self.constraints = [
             (str(name), str(table), str(kind), str(definition))
             for name, table, kind, definition in self._run(
                 "SELECT conname, conrelid::regclass::text, contype, pg_get_constraintdef(oid)"
-                " FROM pg_constraint WHERE contype IN ('p', 'u', 'f')"
+                " FROM pg_constraint WHERE contype IN ('p', 'u', 'f') AND conparentid = 0"
                 f" AND (conrelid = ANY({tables}) OR confrelid = ANY({tables}))"
                 " ORDER BY contype = 'f' DESC, conname"
             )
+            if not (table in PARTITIONED and kind == "p")
         ]
         for name, table, definition in self._run(
             "SELECT c.relname, i.indrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
             " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-            f" WHERE i.indrelid = ANY({tables})"
+            f" WHERE i.indrelid = ANY({tables}) AND NOT c.relispartition"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
             " ORDER BY c.relname"
         ):
-            if not self.kept(str(table), str(definition)):
-                self.indexes.setdefault(str(table), []).append((str(name), str(definition)))
+            self.indexes.setdefault(str(table), []).append((str(name), str(definition)))
         with self.main.transaction():
             for name, table, _, _ in self.constraints:
                 self._run(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
@@ -1399,6 +1429,13 @@ class PostgresSink(Sink):
                     self._run(f'DROP INDEX "{name}"')
             self._run(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
 
+    def _size(self, table: str) -> int:
+        """Bytes of the table, or of its partitions."""
+        ((size,),) = self._run(
+            f"SELECT coalesce(sum(pg_relation_size(relid)), 0) FROM pg_partition_tree('{table}')"
+        )
+        return int(size)
+
     def _keys(self, table: str, kinds: str) -> list[str]:
         return [
             f'ALTER TABLE {t} ADD CONSTRAINT "{name}" {definition}'
@@ -1406,33 +1443,55 @@ class PostgresSink(Sink):
             if (t == table or table == "*") and kind in kinds
         ]
 
+    def route(self, table: str, entity_type: str) -> str:
+        return PARTITIONED.get(table, {}).get(entity_type, table)
+
     def write(self, table: str, rows: list[Row]) -> None:
-        self.loaders[table].copy.write(copy_text(table, rows))
+        parent = next((t for t, parts in PARTITIONED.items() if table in parts.values()), table)
+        self.loaders[table].copy.write(copy_text(parent, rows))
 
     def write_text(self, table: str, text_: bytes) -> None:
         self.loaders[table].copy.write(text_)
 
     def loaded(self, table: str) -> None:
-        """Commit the table and hand its indexes to the builders: its primary key and
-        unique constraints first (they lock the table), then the others."""
-        self.loaders.pop(table).commit()
+        """Commit the table (unless a partitioned one, whose partitions are) and hand its
+        indexes to the builders: its primary key and unique constraints first (they lock
+        the table), then the others."""
+        loader = self.loaders.pop(table, None)
+        if loader is not None:
+            loader.commit()
+        size = self._size(table)
         keys = self._keys(table, "pu")
         if keys:
-            self.builders.add(f"{table}: primary key", "; ".join(keys))
+            self.builders.add(f"{table}: primary key", "; ".join(keys), size=size, key=True)
         for name, definition in self.indexes.get(table, []):
-            self.builders.add(f"{table}: {name}", definition)
+            # A partitioned table's index as the catalog gives it is `ON ONLY` the table:
+            # made on each partition too, without ONLY.
+            made = definition.replace(" ON ONLY ", " ON ", 1)
+            self.builders.add(f"{table}: {name}", made, size=size, key=False)
 
     def finish(self) -> None:
-        for table in list(self.loaders):
+        for table in [*self.loaders, *PARTITIONED]:
             self.loaded(table)
         self.builders.join()
+        # The revisions' ids were given: their sequence goes on after them.
+        self._run(
+            "SELECT setval(pg_get_serial_sequence('revisions', 'id'), max(id)) FROM revisions"
+            " HAVING max(id) IS NOT NULL"
+        )
         started = time.perf_counter()
         with self.main.transaction():
             for statement in self._keys("*", "f"):
                 self._run(statement)
         self.log(f"foreign keys (validated): {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
-        self._run("ANALYZE " + ", ".join(TABLES))
+        # A table at a time on each of two connections, the largest first (a partitioned
+        # table's ANALYZE does its partitions too).
+        analyzers = _Builders(self.conninfo, 2, self.log)
+        for table in TABLES:
+            size = self._size(table)
+            analyzers.add(f"{table}: analyze", f"ANALYZE {table}", size=size, key=False)
+        analyzers.join()
         self.log(f"analyze: {time.perf_counter() - started:.1f} s")
         self.main.close()
 
@@ -1459,38 +1518,6 @@ class PostgresSink(Sink):
                             if name not in existing:
                                 self._run(definition)
         self.main.close()
-
-
-# A partial index on one entity type's revisions: `... WHERE ((entity_type)::text = 'chip'::text)`.
-_ENTITY_PREDICATE = re.compile(r"WHERE \(\(entity_type\)::text = '(\w+)'::text\)$")
-# Each index built after the load reads the whole table (the revisions: 2 GB at 1M models,
-# ~0.6 s a scan on its own); kept through the COPY, one costs a test of its predicate on every
-# row (~110 ns) and an insert for each of its own (~4.5 us). Measured on the 1M database, the
-# 1.4M revisions copied anew: 6.2 s with no index; 11.6 s with the 19 partial indexes of the
-# organizations, chips and documents (their builds: 12.7 s); 24.5 s with the 19 of the
-# investments and chip support (their builds: 16.8 s). Kept: under 5% of the rows.
-_SMALL_SHARE = 0.05
-
-
-def keep_small(counts: Counts) -> Callable[[str, str], bool]:
-    """The revisions' partial indexes of the entity types with under `_SMALL_SHARE` of the
-    revisions (one per entity): kept through the load."""
-    by_type = {
-        "model": counts.models,
-        "organization": counts.organizations,
-        "chip": counts.chips,
-        "chip_support": counts.chip_support,
-        "investment": counts.investments,
-        "document": counts.documents,
-    }
-    total = sum(by_type.values())
-    small = {kind for kind, count in by_type.items() if count < _SMALL_SHARE * total}
-
-    def kept(table: str, definition: str) -> bool:
-        found = _ENTITY_PREDICATE.search(definition) if table == "revisions" else None
-        return found is not None and found.group(1) in small
-
-    return kept
 
 
 class SQLiteSink(Sink):
@@ -1579,7 +1606,7 @@ def fill(
                     connection.execute(text(f"DELETE FROM {table}"))
         with phase("prepare"):
             sink: Sink = (
-                PostgresSink(url, log, kept=keep_small(counts))
+                PostgresSink(url, log)
                 if engine.dialect.name == "postgresql"
                 else SQLiteSink(engine)
             )
@@ -1610,6 +1637,9 @@ def fill(
                     if after is not None:
                         after()
                     sink.loaded(collection.table)
+                    revisions = sink.route("revisions", collection.entity_type)
+                    if revisions != "revisions":
+                        sink.loaded(revisions)
                     if collection.table == "investments":
                         sink.loaded("investment_participants")
 
@@ -1620,7 +1650,7 @@ def fill(
                         batch: Batch = method(first)
                         for table in TABLES:  # references first
                             if batch.get(table):
-                                sink.write(table, batch[table])
+                                sink.write(sink.route(table, collection.entity_type), batch[table])
                                 rows[table] += len(batch[table])
                         progress.advance(
                             tasks[collection.method], len(batch.get(collection.table, ()))
@@ -1633,7 +1663,8 @@ def fill(
                     ):
                         for table in TABLES:
                             if counted.get(table):
-                                sink.write_text(table, texts[table])
+                                target = sink.route(table, collection.entity_type)
+                                sink.write_text(target, texts[table])
                                 rows[table] += counted[table]
                         progress.advance(tasks[collection.method], counted.get(collection.table, 0))
                         done(collection)

@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 from app.config import get_settings
 from app.db import make_engine
 from app.models import metadata
-from app.search.ddl import include_name, include_object
+from app.schema import alembic_filters
 
 config = context.config
 
@@ -20,9 +20,8 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things: batch mode recreates the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        # Search objects made by raw DDL (app/search/ddl.py) are not in the metadata.
-        include_name=include_name,
-        include_object=include_object,
+        # Objects made by raw DDL are not in the metadata (app/schema.py).
+        **alembic_filters(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

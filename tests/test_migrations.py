@@ -13,17 +13,17 @@ from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
 from app.db import make_engine
+from app.history.service import PARTITIONS, as_of_index_entities
 from app.main import create_app
 from app.migrate import downgrade, upgrade
 from app.models import metadata
-from app.search.ddl import include_name, include_object
+from app.schema import alembic_filters
 from tests.conftest import DatabaseFactory
 
 
 def _context(conn: Connection) -> MigrationContext:
-    # As migrations/env.py does: the search objects made by raw DDL are not in the metadata.
-    opts = {"include_name": include_name, "include_object": include_object}
-    return MigrationContext.configure(conn, opts=opts)
+    # As migrations/env.py does: objects made by raw DDL are not in the metadata.
+    return MigrationContext.configure(conn, opts=alembic_filters(conn.dialect.name))
 
 
 TABLES = {
@@ -49,7 +49,8 @@ def test_sorted_text_is_bytewise_on_postgresql(empty_engine: Engine) -> None:
     """Ids, references and sorted fields compare by code point whatever the database's
     collation (migration 0010): each column the table classes collate "C" is so in the
     database, as is the value of each as_of index on a text field, which neither
-    compare_metadata nor reflection sees; the as_of indexes on numbers read bigints."""
+    compare_metadata nor reflection sees; the as_of indexes on numbers read bigints. On
+    PostgreSQL the as_of indexes are the partitions' of `revisions`, one entity type each."""
     if empty_engine.dialect.name != "postgresql":
         pytest.skip("SQLite compares text bytewise by itself")
     wanted = {
@@ -60,6 +61,7 @@ def test_sorted_text_is_bytewise_on_postgresql(empty_engine: Engine) -> None:
     }
     assert ("ai_models", "name") in wanted
     assert ("revisions", "entity_id") in wanted
+    entities = as_of_index_entities()
     with empty_engine.connect() as conn:
         collated = {
             (str(table), str(column))
@@ -68,27 +70,34 @@ def test_sorted_text_is_bytewise_on_postgresql(empty_engine: Engine) -> None:
                     "SELECT c.relname, a.attname FROM pg_attribute a"
                     " JOIN pg_class c ON c.oid = a.attrelid"
                     " JOIN pg_collation k ON k.oid = a.attcollation"
-                    " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
+                    " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')"
+                    " AND NOT c.relispartition"
                     " AND k.collname = 'C'"
                 )
             )
         }
         as_of = {
             str(name): (str(value), str(collation))
-            for name, value, collation in conn.execute(
+            for name, value, collation, table, predicate in conn.execute(
                 text(
                     "SELECT c.relname, pg_get_indexdef(i.indexrelid, 1, true),"
-                    " coalesce(k.collname, '-') FROM pg_index i"
+                    " coalesce(k.collname, '-'), i.indrelid::regclass::text,"
+                    " i.indpred IS NOT NULL FROM pg_index i"
                     " JOIN pg_class c ON c.oid = i.indexrelid"
+                    " JOIN pg_inherits p ON p.inhrelid = i.indrelid"
                     " LEFT JOIN pg_collation k ON k.oid = i.indcollation[0]"
-                    " WHERE i.indrelid = 'revisions'::regclass AND c.relname ~ '_(id|desc)$'"
+                    " WHERE p.inhparent = 'revisions'::regclass AND c.relname ~ '_(id|desc)$'"
+                    " AND NOT c.relispartition"
                 )
             )
+            # Each on its entity type's partition (migration 0011), which needs no predicate.
+            if str(table) == PARTITIONS.get(entities.get(str(name), "")) and not predicate
         }
     assert collated == wanted
     numbers = {name for name, (value, _) in as_of.items() if "::bigint" in value}
     assert len(numbers) == 8  # parameters, active_parameters, amount_usd_min/max, both ways
     assert len(as_of) == 48
+    assert set(as_of) == set(entities)
     assert {as_of[name][1] for name in as_of.keys() - numbers} == {"C"}, as_of
 
 

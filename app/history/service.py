@@ -432,6 +432,24 @@ AS_OF_FILTERED: dict[str, tuple[str, ...]] = {
 }
 
 
+# PostgreSQL: `revisions` is partitioned by entity type, one partition each (migration 0011);
+# the as_of indexes of an entity type are its partition's, without the predicate.
+PARTITIONS: dict[str, str] = {entity: f"revisions_{entity}" for entity in AS_OF_SORTED}
+
+
+def as_of_index_entities() -> dict[str, str]:
+    """The as_of indexes of one entity type each (all but `ix_revisions_as_of`): name ->
+    entity type."""
+    found = {}
+    for entity, sorted_fields in AS_OF_SORTED.items():
+        names = [name for name, _ in sorted_fields] + list(AS_OF_FILTERED.get(entity, ()))
+        for name in names:
+            found[f"ix_revisions_{entity}_{name}_id"] = entity
+        for name, _ in sorted_fields:
+            found[f"ix_revisions_{entity}_{name}_desc"] = entity
+    return found
+
+
 def _as_of_indexes() -> None:
     """The indexes of migration 0005 in the metadata, so that the migrations are checked
     against them: `(entity_type, entity_id, id, recorded_at)`, then for each sortable field
