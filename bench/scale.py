@@ -1413,8 +1413,13 @@ class PostgresSink(Sink):
             )
             if not (table in PARTITIONED and kind == "p")
         ]
+        # With each index, its columns' statistics targets where set (pg_get_indexdef has
+        # none of them: migration 0011 turns off the `_desc` as_of indexes').
         for name, table, definition in self._run(
             "SELECT c.relname, i.indrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
+            " || coalesce((SELECT string_agg(format('; ALTER INDEX %I ALTER COLUMN %s"
+            " SET STATISTICS %s', c.relname, a.attnum, a.attstattarget), '' ORDER BY a.attnum)"
+            " FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0), '')"
             " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
             f" WHERE i.indrelid = ANY({tables}) AND NOT c.relispartition"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"

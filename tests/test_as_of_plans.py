@@ -368,7 +368,8 @@ def test_every_indexed_value_has_statistics(scale_engine: Engine) -> None:
             ),
             {"names": list(indexes)},
         ).all()
-        assert sorted(made) == sorted(indexes)
+        # A `_desc` twin keeps none: they would be its twin's again.
+        assert sorted(made) == sorted(name for name in indexes if not name.endswith("_desc"))
         # ANALYZE filled them: PostgreSQL estimates a common value's rows within a factor 2.
         developer = common(
             session,

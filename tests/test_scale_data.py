@@ -372,6 +372,11 @@ def _schema(engine: Engine) -> set[tuple[str, ...]]:
                     " WHERE schemaname = 'public'"
                     " UNION ALL SELECT 'constraint', conname, pg_get_constraintdef(oid)"
                     " FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+                    # The statistics targets set on columns (none in the definitions).
+                    " UNION ALL SELECT 'statistics', attrelid::regclass::text || '.' || attname,"
+                    " attstattarget::text FROM pg_attribute a JOIN pg_class c"
+                    " ON c.oid = a.attrelid WHERE c.relnamespace = 'public'::regnamespace"
+                    " AND a.attstattarget >= 0"
                 )
             )
         return {tuple(str(value) for value in row) for row in rows}

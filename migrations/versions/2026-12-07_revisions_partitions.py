@@ -15,7 +15,9 @@ queries, which name their entity type as a literal, read one partition.
   `ix_revisions_recorded_at` and `ix_revisions_as_of` are indexes of the partitioned table.
 - The as_of indexes of one entity type are indexes of its partition, without a predicate:
   PostgreSQL then keeps statistics of their expressions, which replace migration 0007's
-  extended statistics (those of a partial index's expressions it does not keep).
+  extended statistics (those of a partial index's expressions it does not keep). A `_desc`
+  twin keeps none (`SET STATISTICS 0`): they would be its twin's again, and computing them
+  took half of the revisions' ANALYZE (1,000,000 models: 2.65 s -> 1.67 s).
 
 SQLite has no partitions: nothing changes there.
 
@@ -118,6 +120,8 @@ def _rebuild(*, partitioned: bool) -> None:
         for name, columns in _as_of(entity):
             if partitioned:
                 op.execute(f"CREATE INDEX {name} ON revisions_{entity} ({columns})")
+                if name.endswith("_desc"):
+                    op.execute(f"ALTER INDEX {name} ALTER COLUMN 1 SET STATISTICS 0")
             else:
                 op.execute(
                     f"CREATE INDEX {name} ON revisions ({columns}) WHERE entity_type = '{entity}'"
