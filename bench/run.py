@@ -273,10 +273,11 @@ def prepare_database(
             .render_as_string(hide_password=False)
         )
     started = time.monotonic()
-    _cli(url, "-m", "app.cli", "migrate")
     if scale == "seed":
+        _cli(url, "-m", "app.cli", "migrate")
         _cli(url, "-m", "app.cli", "seed")
     else:
+        # bench.scale migrates the database itself, as a user running it on a new one has it.
         _cli(url, "-m", "bench.scale", "--database-url", url, "--models", scale, timeout=1800)
     took = time.monotonic() - started
     print(f"[{scale}] database ready in {took:.0f} s", flush=True)

@@ -1116,16 +1116,14 @@ class Generator:
     def collections(self) -> list[Collection]:
         c = self.counts
         return [
-            Collection("documents", "documents", "documents", "document", c.documents, False),
-            Collection(
-                "organizations", "organizations", "organizations", "organization",
-                c.organizations, False,
-            ),
-            Collection("chips", "chips", "chips", "chip", c.chips, False),
+            Collection("documents", "documents", "documents", "document", c.documents,
+                       parallel=False),
+            Collection("organizations", "organizations", "organizations", "organization",
+                       c.organizations, parallel=False),
+            Collection("chips", "chips", "chips", "chip", c.chips, parallel=False),
             Collection("models", "models", "ai_models", "model", c.models),
-            Collection(
-                "chip_support", "chip support", "chip_support", "chip_support", c.chip_support
-            ),
+            Collection("chip_support", "chip support", "chip_support", "chip_support",
+                       c.chip_support),
             Collection("investments", "investments", "investments", "investment", c.investments),
         ]  # fmt: skip
 
