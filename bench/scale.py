@@ -1383,11 +1383,16 @@ class PostgresSink(Sink):
         self.main.execute("SET statement_timeout = 0")
         self.constraints: list[tuple[str, str, str, str]] = []
         self.indexes: dict[str, list[tuple[str, str]]] = {}
+        # Where the rows go -> the table whose columns (and COPY text) they have.
+        self.parents = {
+            target: table
+            for table in TABLES
+            for target in PARTITIONED.get(table, {table: table}).values()
+        }
         self._save_and_drop()
         self.loaders = {
             target: _Loader(self.conninfo, target, _names_of(table))
-            for table in TABLES
-            for target in PARTITIONED.get(table, {table: table}).values()
+            for target, table in self.parents.items()
         }
         self.builders = _Builders(self.conninfo, 2, log)
 
@@ -1398,7 +1403,7 @@ class PostgresSink(Sink):
     def _save_and_drop(self) -> None:
         """Keep the definitions of the tables' constraints and secondary indexes, then drop
         them (foreign keys first) and empty the tables."""
-        names = [*TABLES, *(p for parts in PARTITIONED.values() for p in parts.values())]
+        names = list(dict.fromkeys([*TABLES, *self.parents]))
         tables = "ARRAY[" + ", ".join(f"'{t}'::regclass" for t in names) + "]"
         # The partitions' parts of a partitioned table's keys and indexes go with them.
         self.constraints = [
@@ -1450,8 +1455,7 @@ class PostgresSink(Sink):
         return PARTITIONED.get(table, {}).get(entity_type, table)
 
     def write(self, table: str, rows: list[Row]) -> None:
-        parent = next((t for t, parts in PARTITIONED.items() if table in parts.values()), table)
-        self.loaders[table].copy.write(copy_text(parent, rows))
+        self.loaders[table].copy.write(copy_text(self.parents[table], rows))
 
     def write_text(self, table: str, text_: bytes) -> None:
         self.loaders[table].copy.write(text_)
@@ -1640,9 +1644,9 @@ def fill(
                     if after is not None:
                         after()
                     sink.loaded(collection.table)
-                    revisions = sink.route("revisions", collection.entity_type)
-                    if revisions != "revisions":
-                        sink.loaded(revisions)
+                    for parent in PARTITIONED:  # and its entity type's partitions
+                        if (target := sink.route(parent, collection.entity_type)) != parent:
+                            sink.loaded(target)
                     if collection.table == "investments":
                         sink.loaded("investment_participants")
 

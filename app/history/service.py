@@ -437,17 +437,24 @@ AS_OF_FILTERED: dict[str, tuple[str, ...]] = {
 PARTITIONS: dict[str, str] = {entity: f"revisions_{entity}" for entity in AS_OF_SORTED}
 
 
+def _as_of_index_specs() -> list[tuple[str, str, str, bool, bool]]:
+    """(name, entity type, field, whether a number, descending) of each as_of index of one
+    entity type: `_id` for every sortable and filtered field, `_desc` for the sortable ones."""
+    specs = []
+    for entity, sorted_fields in AS_OF_SORTED.items():
+        fields = [(name, number, True) for name, number in sorted_fields]
+        fields += [(name, False, False) for name in AS_OF_FILTERED.get(entity, ())]
+        for name, number, both in fields:
+            specs.append((f"ix_revisions_{entity}_{name}_id", entity, name, number, False))
+            if both:
+                specs.append((f"ix_revisions_{entity}_{name}_desc", entity, name, number, True))
+    return specs
+
+
 def as_of_index_entities() -> dict[str, str]:
     """The as_of indexes of one entity type each (all but `ix_revisions_as_of`): name ->
     entity type."""
-    found = {}
-    for entity, sorted_fields in AS_OF_SORTED.items():
-        names = [name for name, _ in sorted_fields] + list(AS_OF_FILTERED.get(entity, ()))
-        for name in names:
-            found[f"ix_revisions_{entity}_{name}_id"] = entity
-        for name, _ in sorted_fields:
-            found[f"ix_revisions_{entity}_{name}_desc"] = entity
-    return found
+    return {name: entity for name, entity, *_ in _as_of_index_specs()}
 
 
 def _as_of_indexes() -> None:
@@ -458,17 +465,11 @@ def _as_of_indexes() -> None:
     table = metadata.tables["revisions"]
     c = table.c
     Index("ix_revisions_as_of", c.entity_type, c.entity_id, c.id, c.recorded_at)
-    for entity, sorted_fields in AS_OF_SORTED.items():
+    for name, entity, field_name, number, descending in _as_of_index_specs():
         where = c.entity_type == literal_column(f"'{entity}'")
-        fields = [(name, number, True) for name, number in sorted_fields]
-        fields += [(name, False, False) for name in AS_OF_FILTERED.get(entity, ())]
-        for name, number, both in fields:
-            value = StateValue(c.state, name, number, collated=False)
-            kw: dict[str, Any] = {"postgresql_where": where, "sqlite_where": where}
-            Index(f"ix_revisions_{entity}_{name}_id", value, c.entity_id, **kw)
-            if both:
-                descending = value.desc().nulls_last()
-                Index(f"ix_revisions_{entity}_{name}_desc", descending, c.entity_id, **kw)
+        value = StateValue(c.state, field_name, number, collated=False)
+        kw: dict[str, Any] = {"postgresql_where": where, "sqlite_where": where}
+        Index(name, value.desc().nulls_last() if descending else value, c.entity_id, **kw)
 
 
 _as_of_indexes()
