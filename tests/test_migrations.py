@@ -101,6 +101,37 @@ def test_sorted_text_is_bytewise_on_postgresql(empty_engine: Engine) -> None:
     assert {as_of[name][1] for name in as_of.keys() - numbers} == {"C"}, as_of
 
 
+def test_distinct_key_indexes_do_not_deduplicate_on_postgresql(empty_engine: Engine) -> None:
+    """The indexes the table classes declare without deduplication are exactly those the
+    migrations made so (0012), which compare_metadata does not check: every sort, owner,
+    disputed and as_of index, and no other (an index with equal keys keeps it)."""
+    if empty_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no deduplication")
+    declared = {
+        str(index.name)
+        for table in metadata.tables.values()
+        for index in table.indexes
+        if index.dialect_options["postgresql"]["with"] == {"deduplicate_items": "off"}
+    }
+    with empty_engine.connect() as conn:
+        options = {
+            str(name): list(reloptions or [])
+            for name, reloptions in conn.execute(
+                text(
+                    "SELECT c.relname, c.reloptions FROM pg_class c"
+                    " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('i', 'I')"
+                )
+            )
+        }
+    made = {name for name, values in options.items() if "deduplicate_items=off" in values}
+    assert made == declared
+    assert len(made) == 101  # 46 sort, 5 disputed and 2 owner indexes, 48 as_of ones
+    assert {"ix_ai_models_name_desc", "ix_revisions_model_parameters_id"} <= made
+    assert {"ix_search_names_key", "ix_citations_entity", "ix_revisions_entity"}.isdisjoint(made)
+    # Nothing else sets a storage option of an index.
+    assert {name for name, values in options.items() if values} == made
+
+
 def test_names_sort_by_code_point_in_a_database_of_another_locale(
     databases: DatabaseFactory, backend: str
 ) -> None:

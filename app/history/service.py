@@ -30,7 +30,7 @@ from app.documents.schemas import DocumentPublic
 from app.errors import Gone, NotFound
 from app.investments.schemas import InvestmentPublic
 from app.jsonutil import dumps
-from app.models import Revision, metadata
+from app.models import DISTINCT_KEYS, Revision, metadata
 from app.organizations.schemas import OrganizationPublic
 
 # entity type -> the path of its collection
@@ -468,7 +468,7 @@ def _as_of_indexes() -> None:
     for name, entity, field_name, number, descending in _as_of_index_specs():
         where = c.entity_type == literal_column(f"'{entity}'")
         value = StateValue(c.state, field_name, number, collated=False)
-        kw: dict[str, Any] = {"postgresql_where": where, "sqlite_where": where}
+        kw: dict[str, Any] = {"postgresql_where": where, "sqlite_where": where, **DISTINCT_KEYS}
         Index(name, value.desc().nulls_last() if descending else value, c.entity_id, **kw)
 
 

@@ -1,4 +1,5 @@
 from app.models.tables import (
+    DISTINCT_KEYS,
     AIModel,
     ApiKey,
     Chip,
@@ -14,6 +15,7 @@ from app.models.tables import (
 )
 
 __all__ = [
+    "DISTINCT_KEYS",
     "AIModel",
     "ApiKey",
     "Chip",
