@@ -427,12 +427,14 @@ def slug(name: str) -> str:
     return _by_tokens(name, slugify, _SLUGGED, "-")
 
 
-def search_rows(entity_type: str, entity_id: str, names: Sequence[str]) -> list[Row]:
-    """app.search.names.name_rows, as tuples in the same order (without ids)."""
+def search_rows(
+    entity_type: str, entity_id: str, names: Sequence[str], folds: Sequence[str]
+) -> list[Row]:
+    """app.search.names.name_rows, as tuples in the same order (without ids), from the names
+    and their fast_fold."""
     rows: list[Row] = []
     seen: set[str] = set()
-    for position, name in enumerate(names):
-        folded = fast_fold(name)
+    for position, (name, folded) in enumerate(zip(names, folds, strict=True)):
         if not folded or folded in seen:
             continue
         seen.add(folded)
@@ -454,11 +456,6 @@ def search_rows(entity_type: str, entity_id: str, names: Sequence[str]) -> list[
                 (entity_type, entity_id, name, primary, word, "".join(words[word:])[:KEY_MAX], "")
             )
     return rows
-
-
-def search_text(names: Sequence[str]) -> str:
-    """app.text.search_key of the names."""
-    return "|".join([fast_fold(n) for n in names])
 
 
 def _mix(value: int) -> int:
@@ -644,8 +641,12 @@ class Generator:
             )
         return public
 
-    def _names(self, batch: Batch, entity_type: str, entity_id: str, names: Sequence[str]) -> None:
-        batch["search_names"].extend(search_rows(entity_type, entity_id, names))
+    def _names(self, batch: Batch, entity_type: str, entity_id: str, names: Sequence[str]) -> str:
+        """The item's search names into the batch; its `search_text` (app.text.search_key of
+        the names), from the same folds."""
+        folded = [fast_fold(name) for name in names]
+        batch["search_names"].extend(search_rows(entity_type, entity_id, names, folded))
+        return "|".join(folded)
 
     def _revision(
         self, batch: Batch, entity_type: str, entity_id: str, state: dict[str, Any]
@@ -714,11 +715,11 @@ class Generator:
             sha256 = hashlib.sha256(body.encode("utf-8")).hexdigest()
             url = f"https://news.example/{language}/{doc_id}" if self.random() < 0.8 else None
             note = "Synthetic text for load tests." if self.random() < 0.05 else None
+            search_key = self._names(batch, "document", doc_id, [title])
             batch["documents"].append(
                 (doc_id, title, publisher, language, url, published, sha256, body, None,
-                 note, search_text([title]))
+                 note, search_key)
             )  # fmt: skip
-            self._names(batch, "document", doc_id, [title])
             state = {
                 "id": doc_id,
                 "title": title,
@@ -761,11 +762,11 @@ class Generator:
             )
             disputed = self.random() < 0.01
             citations = self._citations(batch, "organization", org_id, fields, disputed)
+            search_key = self._names(batch, "organization", org_id, [name, *aliases])
             batch["organizations"].append(
                 (org_id, name, _json(aliases), kind, country, city, parent, description,
-                 disputed, 1, search_text([name, *aliases]))
+                 disputed, 1, search_key)
             )  # fmt: skip
-            self._names(batch, "organization", org_id, [name, *aliases])
             state = {
                 "id": org_id,
                 "name": name,
@@ -869,11 +870,11 @@ class Generator:
             description = f"AI accelerator by {brand}." if self.random() < 0.4 else None
             disputed = self.random() < 0.01
             citations = self._citations(batch, "chip", chip_id, ("name", "vendor_id"), disputed)
+            search_key = self._names(batch, "chip", chip_id, [name, *aliases])
             batch["chips"].append(
                 (chip_id, name, _json(aliases), vendor_id, description, disputed, 1,
-                 search_text([name, *aliases]))
+                 search_key)
             )  # fmt: skip
-            self._names(batch, "chip", chip_id, [name, *aliases])
             state = {
                 "id": chip_id,
                 "name": name,
@@ -938,12 +939,12 @@ class Generator:
             )
             disputed = random_() < 0.01
             citations = self._citations(batch, "model", model_id, fields, disputed)
+            search_key = self._names(batch, "model", model_id, [name, *aliases])
             models.append(
                 (model_id, name, _json(aliases), developer_id, parameters, active,
                  open_weights, reasoning, release, precision, licence, description,
-                 disputed, 1, search_text([name, *aliases]))
+                 disputed, 1, search_key)
             )  # fmt: skip
-            self._names(batch, "model", model_id, [name, *aliases])
             state = {
                 "id": model_id,
                 "name": name,
@@ -1085,12 +1086,12 @@ class Generator:
                 participants.append((investment_id, investor, role, len(investors)))
                 investors.append({"organization_id": investor, "role": role})
             citations = self._citations(batch, "investment", investment_id, fields, disputed)
+            search_key = self._names(batch, "investment", investment_id, [name])
             batch["investments"].append(
                 (investment_id, name, kind, recipient_id, low, high, amount_text,
                  approximate, announced, precision, period, purpose, status, description,
-                 disputed, 1, search_text([name]))
+                 disputed, 1, search_key)
             )  # fmt: skip
-            self._names(batch, "investment", investment_id, [name])
             state = {
                 "id": investment_id,
                 "name": name,
